@@ -1,0 +1,42 @@
+"""semmatch: match help offered to help needed in the civic sector."""
+
+from semmatch.config import DEFAULT_MODEL, MatchConfig
+from semmatch.embedder import Embedder, EmbeddingCache, SentenceTransformerEmbedder, make_embedder
+from semmatch.errors import (
+    ConfigError,
+    DataValidationError,
+    IndexCorruptError,
+    IndexMismatchError,
+    MissingDependencyError,
+    ModelError,
+    NotFittedError,
+    SemmatchError,
+    UnknownIdError,
+)
+from semmatch.index import VectorIndex
+from semmatch.matcher import Matcher
+from semmatch.schema import ColumnMapping, load_records, validate_records
+
+__version__ = "0.1.0"
+__all__ = [
+    "DEFAULT_MODEL",
+    "ColumnMapping",
+    "ConfigError",
+    "DataValidationError",
+    "Embedder",
+    "EmbeddingCache",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "MatchConfig",
+    "Matcher",
+    "MissingDependencyError",
+    "ModelError",
+    "NotFittedError",
+    "SemmatchError",
+    "SentenceTransformerEmbedder",
+    "UnknownIdError",
+    "VectorIndex",
+    "load_records",
+    "make_embedder",
+    "validate_records",
+]

@@ -1,0 +1,216 @@
+"""The `semmatch` command. Domain errors become one clear message and exit code 1; usage errors exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+import polars as pl
+
+from semmatch.config import MatchConfig
+from semmatch.errors import SemmatchError
+from semmatch.schema import ColumnMapping
+
+TABLE_COLUMNS = ("rank", "id", "score", "title", "town", "offer_type")
+
+
+class SemmatchGroup(click.Group):
+    """Turns semmatch's own errors into a message at the edge instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SemmatchError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _config(config_path: str | None, **options) -> MatchConfig:
+    base = MatchConfig.load(config_path) if config_path else MatchConfig()
+    return base.with_options(**options)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def print_ranking(result: pl.DataFrame, width: int = 70) -> None:
+    """A readable table per query: rank, id, score and a shortened title or text."""
+    if result.height == 0:
+        click.echo("no matches")
+        return
+    for (query_id,), group in result.group_by("query_id", maintain_order=True):
+        label = "title" if "title" in group.columns else "text"
+        shown = group.with_columns(
+            pl.col("score").round(3),
+            pl.col(label).str.replace_all(r"\s+", " ").str.slice(0, width).alias(label),
+        ).select([c for c in (*TABLE_COLUMNS, label) if c in group.columns and c != "query_id"])
+        click.echo(f"\nquery {query_id}:")
+        with pl.Config(tbl_rows=len(shown), tbl_width_chars=160, fmt_str_lengths=width, tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True):
+            click.echo(str(shown.unique(maintain_order=True, subset=["rank"])))
+
+
+@click.group(cls=SemmatchGroup)
+@click.version_option(package_name="semmatch")
+def main() -> None:
+    """semmatch: match needs (Bedarfe) to offers of help with multilingual sentence embeddings."""
+    _quiet_libraries()
+
+
+@main.command("models")
+@click.option("--prepare", "prepare", metavar="NAME", help="Build a model's files once (e.g. convert e5-small).")
+def models_command(prepare: str | None) -> None:
+    """List the models by name, or prepare one."""
+    from semmatch.models import list_models, model_id, prepare_model, resolve_model
+
+    if prepare:
+        folder = prepare_model(prepare)
+        info = resolve_model(prepare)
+        click.echo(f"ready: {info.name} ({model_id(info)})" + (f" at {folder}" if folder else ""))
+        return
+    for info in list_models():
+        click.echo(f"{info.name:<12} {info.kind:<8} {info.languages:<40} {info.description}")
+
+
+def mapping_options(func):
+    func = click.option("--id-column", help="Column with the record id (default: need_id/offer_id/id).")(func)
+    func = click.option("--text-column", "text_columns", multiple=True,
+                        help="Column(s) to embed, repeatable (default: title + description, or text).")(func)
+    return func
+
+
+def _mapping(id_column: str | None, text_columns: tuple[str, ...]) -> ColumnMapping:
+    return ColumnMapping(id_column=id_column, text_columns=tuple(text_columns) or None)
+
+
+@main.command("index")
+@click.argument("records_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Index folder to write.")
+@click.option("--kind", type=click.Choice(["offers", "needs"]), default="offers", show_default=True,
+              help="What the file holds; match the other kind against it.")
+@mapping_options
+@click.option("--model", help="Model name or folder (default e5-small).")
+@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]), help="flat = exact (default).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
+@click.option("--no-cache", is_flag=True, help="Do not use the embedding cache.")
+def index_command(records_file, out_dir, kind, id_column, text_columns, model, index_kind, config_path, no_cache):
+    """Embed and index a file of offers (or needs): CSV, TSV, Parquet or JSON."""
+    from semmatch.matcher import Matcher
+
+    config = _config(config_path, model=model, index_kind=index_kind, use_cache=False if no_cache else None)
+    matcher = Matcher(config, kind=kind).fit(records_file, mapping=_mapping(id_column, text_columns))
+    matcher.save(out_dir)
+    click.echo(f"indexed {len(matcher.index_)} {kind} with {matcher.index_.model_id} "
+               f"({matcher.embedder.encoded_count} embedded, the rest from cache) -> {out_dir}")
+
+
+@main.command("update")
+@click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--records", "records_file", type=click.Path(dir_okay=False), help="Records to add or update.")
+@click.option("--remove", "remove_ids", multiple=True, help="Id to remove, repeatable.")
+@mapping_options
+def update_command(index_dir, records_file, remove_ids, id_column, text_columns):
+    """Add, update or remove records in an index without rebuilding it (only changed texts are embedded)."""
+    from semmatch.matcher import Matcher
+
+    if not records_file and not remove_ids:
+        raise click.UsageError("give --records FILE and/or --remove ID")
+    matcher = Matcher.load(index_dir)
+    if remove_ids:
+        matcher.remove(remove_ids)
+    changed = matcher.upsert(records_file, mapping=_mapping(id_column, text_columns)) if records_file else []
+    matcher.save(index_dir)
+    click.echo(f"removed {len(remove_ids)}, embedded {len(changed)} new or changed; index holds "
+               f"{len(matcher.index_)} records")
+
+
+@main.command("match")
+@click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--text", "texts", multiple=True, help="A need (or offer) as free text; repeatable.")
+@click.option("--needs", "needs_file", type=click.Path(dir_okay=False), help="File of needs (offer index).")
+@click.option("--offers", "offers_file", type=click.Path(dir_okay=False), help="File of offers (need index).")
+@mapping_options
+@click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--model", help="Model to use; must be the one that built the index.")
+def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, k, out_file, fmt, model):
+    """Rank the indexed records for pasted texts or a file of the other kind."""
+    from semmatch.io import write_table
+    from semmatch.matcher import Matcher
+
+    matcher = Matcher.load(index_dir, model=model)
+    query_file = needs_file or offers_file
+    if bool(texts) + bool(query_file) != 1 or (needs_file and offers_file):
+        raise click.UsageError("give either --text or one of --needs / --offers")
+    wanted = "needs" if needs_file else "offers"
+    if query_file and wanted != matcher.query_kind:
+        raise click.UsageError(f"this index holds {matcher.kind}; match --{matcher.query_kind} against it")
+    if query_file:
+        result = matcher.match_records(query_file, k, mapping=_mapping(id_column, text_columns))
+    else:
+        result = matcher.match(list(texts), k)
+    if out_file:
+        write_table(result, out_file)
+        click.echo(f"wrote {result.height} rows to {out_file}")
+    elif fmt == "csv":
+        click.echo(result.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1))
+    else:
+        print_ranking(result)
+
+
+@main.command("benchmark")
+@click.option("--queries", required=True, type=click.Path(dir_okay=False), help="id<TAB>text TSV.")
+@click.option("--corpus", required=True, type=click.Path(dir_okay=False), help="id<TAB>text TSV.")
+@click.option("--qrels", required=True, type=click.Path(dir_okay=False), help="query_id doc_id grade (TREC ok).")
+@click.option("--model", help="Model name or folder (default e5-small).")
+@click.option("--k", "k", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Retrieval depth.")
+@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]))
+@click.option("--query-prompt", help="Override the model's query prompt.")
+@click.option("--corpus-prompt", help="Override the model's corpus prompt.")
+@click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache (off: honest timing).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, config_path):
+    """Embed, retrieve and score a labelled retrieval set; prints JSON."""
+    from semmatch.evaluation import load_retrieval_set, run_benchmark
+
+    config = _config(config_path, model=model, index_kind=index_kind, query_prompt=query_prompt,
+                     corpus_prompt=corpus_prompt, use_cache=cache)
+    result = run_benchmark(load_retrieval_set(queries, corpus, qrels), config, k=k)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@main.command("demo")
+@click.option("--data", "data_dir", default="data/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", default="models/demo-index", show_default=True, type=click.Path(file_okay=False))
+@click.option("--text", "text", help="A need to match (default: a sample need from the demo data).")
+@click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
+def demo_command(data_dir, out_dir, text, k):
+    """Index the demo offers (once) and show the shortlist for a sample need."""
+    from semmatch.matcher import Matcher
+    from semmatch.schema import load_records
+
+    offers = Path(data_dir) / "offers.csv"
+    needs = Path(data_dir) / "needs.csv"
+    if (Path(out_dir) / "matcher.json").is_file():
+        matcher = Matcher.load(out_dir)
+        matcher.upsert(offers)
+    else:
+        matcher = Matcher(kind="offers").fit(offers)
+    matcher.save(out_dir)
+    if text is None:
+        sample = load_records(needs, kind="needs").row(0, named=True)
+        text = sample["text"]
+    click.echo(f"need:\n  {text}\n")
+    print_ranking(matcher.match(text, k))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

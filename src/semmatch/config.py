@@ -1,0 +1,93 @@
+"""Frozen, typed settings. Read and written as JSON; an unknown or misspelled key is an error, never a silent default."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from semmatch.errors import ConfigError
+
+DEFAULT_MODEL = "e5-small"
+INDEX_KINDS = ("flat", "hnsw", "ivf")
+
+
+def default_cache_dir() -> Path:
+    """Where converted models and the embedding cache live: $SEMMATCH_CACHE_DIR, else ~/.cache/semmatch."""
+    env = os.environ.get("SEMMATCH_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "semmatch"
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Everything that decides how texts are embedded and searched.
+
+    query_prompt / corpus_prompt: None means the model's own default for symmetric matching
+    (for e5 "query: " on both sides, as its authors advise for symmetric tasks).
+    """
+
+    model: str = DEFAULT_MODEL
+    query_prompt: str | None = None
+    corpus_prompt: str | None = None
+    batch_size: int = 32
+    index_kind: str = "flat"
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef_search: int = 256
+    ivf_nlist: int | None = None
+    ivf_nprobe: int = 32
+    use_cache: bool = True
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.index_kind not in INDEX_KINDS:
+            raise ConfigError(f"index_kind must be one of {', '.join(INDEX_KINDS)}, not {self.index_kind!r}")
+        for name in ("batch_size", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        if self.ivf_nlist is not None and (not isinstance(self.ivf_nlist, int) or self.ivf_nlist < 1):
+            raise ConfigError(f"ivf_nlist must be a positive integer or null, not {self.ivf_nlist!r}")
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ConfigError("model must be a non-empty name or path")
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
+
+    def with_options(self, **changes: Any) -> MatchConfig:
+        """A copy with some fields changed (None values are ignored)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> MatchConfig:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config {path} must hold a JSON object")
+        return cls.from_dict(data)

@@ -1,0 +1,56 @@
+"""One exception hierarchy for semmatch. The CLI turns these into clear messages at the edge."""
+
+from __future__ import annotations
+
+
+class SemmatchError(Exception):
+    """Base class of every error semmatch raises on purpose."""
+
+
+class ConfigError(SemmatchError, ValueError):
+    """A setting is unknown, misspelled or out of range."""
+
+
+class DataValidationError(SemmatchError, ValueError):
+    """Input data is unreadable or invalid. Names the file, row (1-based data row) and column where known."""
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None, column: str | None = None):
+        self.file = file
+        self.row = row
+        self.column = column
+        where = []
+        if file is not None:
+            where.append(f"file {file}")
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ModelError(SemmatchError):
+    """A model cannot be found, prepared or loaded."""
+
+
+class MissingDependencyError(SemmatchError, ImportError):
+    """An optional package is missing; the message names the install command."""
+
+
+class IndexMismatchError(SemmatchError):
+    """A saved index was built with another model or encoder path than the one asked for."""
+
+
+class IndexCorruptError(SemmatchError):
+    """A saved index is incomplete or its files do not match their checksums."""
+
+
+class NotFittedError(SemmatchError, ValueError, AttributeError):
+    """An object was used before `fit` (as in scikit-learn: both a ValueError and an AttributeError)."""
+
+
+class UnknownIdError(SemmatchError, KeyError):
+    """An id is not in the index or store."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "unknown id"

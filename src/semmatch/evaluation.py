@@ -1,0 +1,88 @@
+"""Benchmarks on labelled retrieval sets in BEIR/TREC style: queries, corpus (id<TAB>text) and qrels."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from semmatch.config import MatchConfig
+from semmatch.embedder import Embedder
+from semmatch.errors import DataValidationError
+from semmatch.io import read_id_text_tsv, read_tsv_rows
+from semmatch.matcher import Matcher
+from semmatch.metrics import evaluate_run
+
+BENCHMARK_METRICS = ("mrr", "ndcg_at_10", "recall_at_10", "recall_at_100", "success_at_1", "success_at_10")
+
+
+@dataclass
+class RetrievalSet:
+    queries: pl.DataFrame  # id, text
+    corpus: pl.DataFrame  # id, text
+    qrels: dict[str, dict[str, int]]
+
+
+def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
+    """Read qrels as `query_id doc_id grade` or TREC `query_id 0 doc_id grade`, tab separated, header optional."""
+    rows = read_tsv_rows(path)
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    for number, row in enumerate(rows, start=1):
+        if len(row) == 1 and " " in row[0]:
+            row = row[0].split()  # TREC files are often space separated
+        if len(row) not in (3, 4):
+            raise DataValidationError(f"expected 3 or 4 fields, got {len(row)}", file=str(path), row=number)
+        query_id, doc_id, grade = (row[0], row[1], row[2]) if len(row) == 3 else (row[0], row[2], row[3])
+        try:
+            value = int(float(grade))
+        except ValueError:
+            if number == 1:
+                continue  # a header line
+            raise DataValidationError(f"grade {grade!r} is not a number", file=str(path), row=number) from None
+        qrels[query_id][doc_id] = value
+    if not qrels:
+        raise DataValidationError("no relevance judgements", file=str(path))
+    return dict(qrels)
+
+
+def load_retrieval_set(queries: str | Path, corpus: str | Path, qrels: str | Path) -> RetrievalSet:
+    return RetrievalSet(
+        queries=read_id_text_tsv(queries), corpus=read_id_text_tsv(corpus), qrels=read_qrels(qrels)
+    )
+
+
+def run_benchmark(
+    data: RetrievalSet, config: MatchConfig | None = None, *, k: int = 100, embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    """Embed the corpus, retrieve top-k for every judged query and compute the benchmark metrics."""
+    config = config or MatchConfig()
+    judged = data.queries.filter(pl.col("id").is_in(list(data.qrels)))
+    if judged.height == 0:
+        raise DataValidationError("no query id of the queries file appears in the qrels")
+    matcher = Matcher(config, embedder=embedder, kind="offers")
+    started = time.perf_counter()
+    matcher.fit(data.corpus)
+    indexed = time.perf_counter()
+    ranking = matcher.match(judged["text"].to_list(), k=k, query_ids=judged["id"].to_list())
+    finished = time.perf_counter()
+    run = {q: g["id"].to_list() for (q,), g in ranking.sort(["query_id", "rank"]).group_by("query_id")}
+    qrels = {q: data.qrels[q] for q in judged["id"].to_list()}
+    metrics = evaluate_run(run, qrels, BENCHMARK_METRICS)
+    embedder = matcher.embedder
+    return {
+        **{name: round(value, 4) for name, value in metrics.items()},
+        "model": config.model,
+        "model_id": embedder.model_id if embedder else config.model,
+        "prompts": {"query": embedder.query_prompt, "corpus": embedder.corpus_prompt} if embedder else {},
+        "index_kind": config.index_kind,
+        "k": k,
+        "queries": judged.height,
+        "corpus": data.corpus.height,
+        "index_seconds": round(indexed - started, 2),
+        "search_seconds": round(finished - indexed, 2),
+        "seconds": round(finished - started, 2),
+    }

@@ -1,0 +1,318 @@
+"""VectorIndex: FAISS inner-product search over unit vectors, keyed by the user's string ids.
+
+Kinds: "flat" (exact, default), "hnsw" (graph ANN) and "ivf" (inverted lists ANN). Records can be added, updated and
+removed one at a time without a rebuild. Saved as files: the FAISS index, JSON metadata (model, dimension, prompts,
+created time, checksums) and the id map as parquet. Never pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import polars as pl
+
+from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
+
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+META_FILE = "index.json"
+IDS_FILE = "ids.parquet"
+EXACT_SUBSET_MAX = 20_000  # an ANN index scans a filter of at most this many ids exactly
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def replace_dir_atomically(staging: Path, target: Path) -> None:
+    """Move a complete staging folder to target; an existing target is swapped out, then removed."""
+    target = Path(target)
+    backup = None
+    if target.exists():
+        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+        if backup.exists():
+            shutil.rmtree(backup)
+        target.rename(backup)
+    staging.rename(target)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+class VectorIndex:
+    """String-id vector index over FAISS. Scores are inner products (cosine for unit vectors)."""
+
+    def __init__(
+        self,
+        dimension: int,
+        *,
+        kind: str = "flat",
+        model_id: str = "",
+        prompts: dict[str, str] | None = None,
+        hnsw_m: int = 32,
+        hnsw_ef_construction: int = 200,
+        hnsw_ef_search: int = 256,
+        ivf_nlist: int | None = None,
+        ivf_nprobe: int = 32,
+    ):
+        if kind not in ("flat", "hnsw", "ivf"):
+            raise ConfigError(f"index kind must be flat, hnsw or ivf, not {kind!r}")
+        self.dimension = int(dimension)
+        self.kind = kind
+        self.model_id = model_id
+        self.prompts = dict(prompts or {})
+        self.params = {
+            "hnsw_m": hnsw_m, "hnsw_ef_construction": hnsw_ef_construction, "hnsw_ef_search": hnsw_ef_search,
+            "ivf_nlist": ivf_nlist, "ivf_nprobe": ivf_nprobe,
+        }
+        self.created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._index: Any = None
+        self._id_to_faiss: dict[str, int] = {}
+        self._faiss_to_id: dict[int, str] = {}
+        self._tombstones: set[int] = set()  # hnsw cannot delete: removed faiss ids are filtered out at search
+        self._next_id = 0
+
+    # ----------------------------------------------------------------- state
+    def __len__(self) -> int:
+        return len(self._id_to_faiss)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._id_to_faiss
+
+    @property
+    def ids(self) -> list[str]:
+        """External ids in insertion order of their current vectors."""
+        return [self._faiss_to_id[f] for f in sorted(self._faiss_to_id)]
+
+    def _new_faiss_index(self, train_vectors: np.ndarray) -> Any:
+        d = self.dimension
+        if self.kind == "flat":
+            return faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+        if self.kind == "hnsw":
+            hnsw = faiss.IndexHNSWFlat(d, self.params["hnsw_m"], faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = self.params["hnsw_ef_construction"]
+            return faiss.IndexIDMap2(hnsw)
+        n = train_vectors.shape[0]
+        nlist = self.params["ivf_nlist"] or max(1, int(4 * math.sqrt(max(n, 1))))
+        if n < nlist:
+            raise ConfigError(f"an ivf index with {nlist} lists needs at least {nlist} vectors to train, got {n}; "
+                              "use index kind 'flat' for small sets")
+        self.params["ivf_nlist"] = nlist
+        quantizer = faiss.IndexFlatIP(d)
+        ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(train_vectors)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by id, also after removals
+        return ivf
+
+    def _check_vectors(self, vectors: np.ndarray, n: int) -> np.ndarray:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape != (n, self.dimension):
+            raise ValueError(f"expected vectors of shape ({n}, {self.dimension}), got {vectors.shape}")
+        if not np.isfinite(vectors).all():
+            raise ValueError("vectors contain NaN or infinite values")
+        return vectors
+
+    # ------------------------------------------------------------- mutation
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add new records. An id already present is an error (use `upsert` or `update`)."""
+        ids = [str(i) for i in ids]
+        vectors = self._check_vectors(vectors, len(ids))
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add() call")
+        present = [i for i in ids if i in self._id_to_faiss]
+        if present:
+            raise ValueError(f"ids already in the index: {present[:5]} (use update or upsert)")
+        if not ids:
+            return
+        if self._index is None:
+            self._index = self._new_faiss_index(vectors)
+        faiss_ids = np.arange(self._next_id, self._next_id + len(ids), dtype=np.int64)
+        self._index.add_with_ids(vectors, faiss_ids)
+        self._next_id += len(ids)
+        for record_id, fid in zip(ids, faiss_ids.tolist()):
+            self._id_to_faiss[record_id] = fid
+            self._faiss_to_id[fid] = record_id
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Remove records by id; an unknown id is an error and nothing is removed."""
+        ids = [str(i) for i in ids]
+        unknown = [i for i in ids if i not in self._id_to_faiss]
+        if unknown:
+            raise UnknownIdError(f"not in the index: {unknown[:5]}")
+        fids = [self._id_to_faiss.pop(i) for i in ids]
+        for fid in fids:
+            del self._faiss_to_id[fid]
+        if self.kind == "hnsw":
+            self._tombstones.update(fids)
+        elif fids:
+            self._index.remove_ids(np.asarray(fids, dtype=np.int64))
+
+    def update(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Replace the vectors of existing records."""
+        ids = [str(i) for i in ids]
+        vectors = self._check_vectors(vectors, len(ids))
+        self.remove(ids)
+        self.add(ids, vectors)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Add new records and replace existing ones."""
+        ids = [str(i) for i in ids]
+        vectors = self._check_vectors(vectors, len(ids))
+        existing = [i for i in ids if i in self._id_to_faiss]
+        if existing:
+            self.remove(existing)
+        self.add(ids, vectors)
+
+    def vector(self, record_id: str) -> np.ndarray:
+        if record_id not in self._id_to_faiss:
+            raise UnknownIdError(f"not in the index: {record_id!r}")
+        return self._index.reconstruct(self._id_to_faiss[record_id])
+
+    # --------------------------------------------------------------- search
+    def search(
+        self, queries: np.ndarray, k: int = 10, allowed_ids: Iterable[str] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """Top-k (id, score) lists per query row, best first. `allowed_ids` restricts the search inside FAISS."""
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, not {k!r}")
+        queries = np.atleast_2d(np.ascontiguousarray(queries, dtype=np.float32))
+        if queries.shape[1] != self.dimension:
+            raise ValueError(f"query dimension {queries.shape[1]} does not match the index ({self.dimension})")
+        if self._index is None or len(self) == 0:
+            return [[] for _ in range(queries.shape[0])]
+        allowed_fids = None
+        if allowed_ids is not None:
+            allowed_fids = np.asarray(
+                sorted(self._id_to_faiss[i] for i in set(map(str, allowed_ids)) if i in self._id_to_faiss),
+                dtype=np.int64,
+            )
+            if allowed_fids.size == 0:
+                return [[] for _ in range(queries.shape[0])]
+        if allowed_fids is not None and self.kind != "flat" and allowed_fids.size <= EXACT_SUBSET_MAX:
+            return self._exact_subset_search(queries, k, allowed_fids)
+        params = self._search_params(allowed_fids)
+        k_eff = min(k, len(self) if allowed_fids is None else int(allowed_fids.size))
+        scores, fids = self._index.search(queries, k_eff, params=params)
+        results = []
+        for row_scores, row_fids in zip(scores, fids):
+            row = [(self._faiss_to_id[int(f)], float(s)) for s, f in zip(row_scores, row_fids)
+                   if f >= 0 and int(f) in self._faiss_to_id]
+            results.append(row)
+        return results
+
+    def _exact_subset_search(self, queries: np.ndarray, k: int, fids: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Exact scan over the allowed ids only: ANN graphs lose most recall under selective filters."""
+        subset = np.vstack([self._index.reconstruct(int(f)) for f in fids])
+        scores = queries @ subset.T
+        results = []
+        for row in scores:
+            top = np.argsort(-row, kind="stable")[:k]
+            results.append([(self._faiss_to_id[int(fids[i])], float(row[i])) for i in top])
+        return results
+
+    def _search_params(self, allowed_fids: np.ndarray | None) -> Any:
+        selector = None
+        if allowed_fids is not None:  # live ids only, so tombstones are excluded too
+            selector = faiss.IDSelectorBatch(allowed_fids)
+        elif self._tombstones:
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(sorted(self._tombstones), np.int64)))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = self.params["hnsw_ef_search"]
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF()
+            params.nprobe = self.params["ivf_nprobe"]
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+            params._selector_ref = selector  # keep the selector alive for the duration of the search
+        return params
+
+    # ---------------------------------------------------------- persistence
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "model_id": self.model_id, "dimension": self.dimension,
+            "prompts": self.prompts, "kind": self.kind, "params": self.params, "created_at": self.created_at,
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "count": len(self),
+            "next_id": self._next_id, "tombstones": sorted(self._tombstones),
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the index folder atomically: a crash leaves the previous version in place."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self.write_files(staging)
+            replace_dir_atomically(staging, directory)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return directory
+
+    def write_files(self, folder: Path) -> None:
+        """Write the three index files into an existing folder (used by `save` and by the Matcher)."""
+        if self._index is not None:
+            faiss.write_index(self._index, str(folder / INDEX_FILE))
+        pl.DataFrame(
+            {"faiss_id": list(self._faiss_to_id), "id": list(self._faiss_to_id.values())},
+            schema={"faiss_id": pl.Int64, "id": pl.String},
+        ).write_parquet(folder / IDS_FILE)
+        meta = self.metadata()
+        meta["checksums"] = {name: file_sha256(folder / name) for name in (INDEX_FILE, IDS_FILE)
+                             if (folder / name).exists()}
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, expected_model_id: str | None = None) -> VectorIndex:
+        """Read an index folder; refuse a corrupted one, or one built by another model than `expected_model_id`."""
+        directory = Path(directory)
+        meta_path = directory / META_FILE
+        if not meta_path.is_file():
+            raise IndexCorruptError(f"{directory} holds no {META_FILE}: not a semmatch index (build one with "
+                                    "`semmatch index`)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise IndexCorruptError(f"{meta_path} is not valid JSON ({exc}); rebuild with `semmatch index`") from exc
+        if expected_model_id is not None and meta.get("model_id") != expected_model_id:
+            raise IndexMismatchError(
+                f"index {directory} was built with model {meta.get('model_id')!r}, not {expected_model_id!r}. "
+                f"Rebuild it with the new model: semmatch index <records file> --out {directory} --model <name>, "
+                "or load it with the model that built it."
+            )
+        for name, expected in meta.get("checksums", {}).items():
+            path = directory / name
+            if not path.is_file() or file_sha256(path) != expected:
+                raise IndexCorruptError(f"{path} is missing or does not match its checksum; rebuild the index with "
+                                        "`semmatch index`")
+        params = meta.get("params", {})
+        index = cls(meta["dimension"], kind=meta["kind"], model_id=meta.get("model_id", ""),
+                    prompts=meta.get("prompts"), **params)
+        index.created_at = meta.get("created_at", index.created_at)
+        index._next_id = int(meta.get("next_id", 0))
+        index._tombstones = set(int(t) for t in meta.get("tombstones", []))
+        if (directory / INDEX_FILE).is_file():
+            index._index = faiss.read_index(str(directory / INDEX_FILE))
+        ids = pl.read_parquet(directory / IDS_FILE)
+        index._faiss_to_id = dict(zip(ids["faiss_id"].to_list(), ids["id"].to_list()))
+        index._id_to_faiss = {v: k for k, v in index._faiss_to_id.items()}
+        if index._index is not None and index._index.ntotal != len(index) + len(index._tombstones):
+            raise IndexCorruptError(f"{directory}: FAISS holds {index._index.ntotal} vectors but the id map "
+                                    f"{len(index)}; rebuild the index with `semmatch index`")
+        return index

