@@ -95,8 +95,8 @@ TOWNS = [
     ("Schwerin", "19053", 53.6355, 11.4012, "", 0.5),
     ("Greifswald", "17489", 54.0865, 13.3923, "Landkreis Vorpommern-Greifswald", 0.5),
 ]
-CITY_STATES = {"Berlin": "Bezirksamt Mitte von Berlin", "Hamburg": "Bezirksamt Hamburg-Mitte",
-               "Bremen": "Freie Hansestadt Bremen"}
+ADMIN_NAMES = {"Berlin": "Bezirksamt Mitte von Berlin", "Hamburg": "Bezirksamt Hamburg-Mitte",  # default: "Stadt X"
+               "Bremen": "Freie Hansestadt Bremen", "Roetgen": "Gemeinde Roetgen", "Simmerath": "Gemeinde Simmerath"}
 
 # Theme slug -> label, share of remote-ok records, org types posting it, default help type, offer weight, natural
 # secondary themes, pro-bono service phrase, skills; then the need-side and the offer-side phrasings (disjoint).
@@ -140,7 +140,7 @@ THEMES["barrierefreiheit"] = dict(
           "Für die vorgeschriebene Erklärung zur Zugänglichkeit brauchen wir eine fachkundige Prüfung der Webseite.",
           "Viele unserer Informationen sollen zusätzlich in einfach verständlicher Form erscheinen."],
     offer_titles=["Accessibility-Tests", "Barrierefreiheit prüfen", "Leichte Sprache & zugängliche PDFs"],
-    offer=["Ich teste Webanwendungen nach {skill} und schreibe verständliche Prüfberichte.",
+    offer=["Ich teste Webanwendungen nach WCAG und BITV und schreibe verständliche Prüfberichte.",
            "Als Accessibility-Berater(in) kenne ich WCAG und BITV aus dem Effeff.",
            "Ich bin selbst sehbehindert, nutze täglich einen Screenreader und merke sofort, wo eine Seite hakt.",
            "Beruflich optimiere ich Oberflächen für Tastaturbedienung, Kontraste und assistive Technik.",
@@ -203,8 +203,8 @@ THEMES["it_sicherheit"] = dict(
     label="IT-Sicherheit", remote=0.8, orgs="Kommune Verein Schule Stiftung Kreis Bibliothek",
     help="skills", weight=0.8, pair="datenbank_crm senioren_digital website",
     service="Sicherheitschecks und Penetrationstests",
-    skills=["Netzwerksicherheit", "Penetrationstests", "Backup-Konzepte", "DSGVO", "Firewalls",
-            "Phishing-Schulungen", "Passwortmanager"],
+    skills=["Netzwerksicherheit", "Penetrationstests", "Datensicherung", "DSGVO", "Firewalls",
+            "Phishing-Schulungen", "Passwortverwaltung"],
     need_titles=["Sind unsere Rechner sicher?", "Check unserer IT", "Schutz vor Hackerangriffen"],
     need=["Nach einer verdächtigen E-Mail mit Anhang sind wir verunsichert, ob unsere Rechner noch sauber sind.",
           "Unsere Adressdaten liegen auf einem alten PC im Büro, und wir haben keine Ahnung, ob das sicher ist.",
@@ -417,7 +417,7 @@ THEMES["fundraising"] = dict(
 THEMES["veranstaltungstechnik"] = dict(
     label="Veranstaltungstechnik", remote=0.05, orgs="Verein Initiative Kommune Schule Bibliothek",
     help="skills", weight=0.6, pair="social_media grafik", service="Ton- und Lichttechnik bei Veranstaltungen",
-    skills=["Tontechnik", "Lichttechnik", "Mischpult", "Livestream", "Bühnenbau", "Beamer und Projektion"],
+    skills=["Tontechnik", "Lichttechnik", "Mischpult", "Livestream", "Bühnenbau", "Projektion"],
     need_titles=["Technik für unser Fest", "Ton und Licht gesucht", "Hilfe bei Aufbau und Beschallung"],
     need=["Bei unserem Stadtteilfest im Sommer fehlt noch jemand, der sich um Ton und Licht kümmert.",
           "Unser Saal hat eine Anlage, aber seit der Hausmeister in Rente ist, kann sie niemand mehr bedienen.",
@@ -451,7 +451,7 @@ THEMES["datenbank_crm"] = dict(
           "Adressen, Einsätze und Qualifikationen der Helfenden sollen zentral und datenschutzkonform erfasst sein."],
     offer_titles=["Datenbanken & CRM", "Mitgliederverwaltung einrichten", "Datenmigration"],
     offer=["Ich bin Datenbankentwickler(in) und kenne mich seit {years} Jahren mit {skill} aus.",
-           "CRM-Systeme einführen und anpassen ist mein täglich Brot, zuletzt mit {skill}.",
+           "CRM-Systeme einführen und anpassen ist mein täglich Brot, zuletzt für einen Wohlfahrtsverband.",
            "Ich migriere Daten aus alten Tabellen in saubere Strukturen und kümmere mich um Dubletten.",
            "Als Backend-Entwickler(in) modelliere ich Datenmodelle und habe viel Erfahrung mit {skill} und {skill2}.",
            "Ich habe für mehrere Vereine eine Mitgliederverwaltung aufgesetzt und das Team darin geschult.",
@@ -504,7 +504,7 @@ THEMES["buchhaltung"] = dict(
            "Als Bilanzbuchhalter(in) kenne ich mich seit {years} Jahren bestens mit {skill} aus.",
            "Ich war lange Schatzmeister(in) in einem Sportverein und weiß, wie man eine Kasse sauber führt.",
            "Belege sortieren, Konten abstimmen und einen Jahresabschluss vorbereiten mache ich gern.",
-           "Ich habe BWL studiert und helfe beim Umstieg auf eine Buchhaltungssoftware wie {skill}.",
+           "Ich habe BWL studiert und helfe beim Umstieg auf eine Buchhaltungssoftware wie DATEV oder Lexware.",
            "Im Ruhestand habe ich Zeit, Vereinen bei Kassenbuch und Steuer unter die Arme zu greifen."],
     also=["Bei der Vereinskasse kann ich auch aushelfen.", "Buchhaltungsfragen kläre ich bei Bedarf gleich mit."],
     en_title="Bookkeeping for associations",
@@ -540,10 +540,9 @@ NEED_REMOTE = {True: ["Die Zusammenarbeit kann weitgehend online stattfinden.",
                        "Wer aus {town} oder Umgebung kommt, ist klar im Vorteil.",
                        "Wichtig ist, dass man regelmäßig persönlich vorbeikommen kann."]}
 NEED_TIME = ["Wir rechnen mit etwa {hours} Stunden pro Woche.", "Los gehen soll es im {month}.",
-             "Der Aufwand dürfte bei {hours} Stunden wöchentlich liegen, zunächst bis {end_month}.",
+             "Der Aufwand dürfte bei {hours} Stunden in der Woche liegen, zunächst bis {end_month}.",
              "Das Vorhaben ist vorerst bis {end_month} angelegt."]
-NEED_MUST = ["Voraussetzung sind Kenntnisse in {must}.", "Unbedingt nötig: {must}.",
-             "Ohne Erfahrung mit {must} wird es leider schwierig."]
+NEED_MUST = ["Voraussetzung: {must}.", "Unbedingt nötig: {must}.", "Ein Muss für diese Aufgabe: {must}."]
 NEED_HELP = {"training": ["Am liebsten hätten wir eine Schulung, damit wir das künftig selbst stemmen können."],
              "service": ["Gern auch als Dienstleistung eines Unternehmens, das sich ohne Honorar engagiert."],
              "goods": ["Über Sachspenden, etwa gebrauchte Geräte, würden wir uns ebenfalls freuen."],
@@ -578,7 +577,7 @@ OFFER_OPENINGS = ["Hallo zusammen!", "Ich wohne in {town} und habe neben dem All
                   "Ich möchte mich gern ehrenamtlich engagieren.", "Gern bringe ich mich für eine gute Sache ein.",
                   "Ich bin vor Kurzem nach {town} gezogen und möchte hier Anschluss finden.",
                   "Ein paar Stunden im Monat möchte ich gern sinnvoll verschenken."]
-OFFER_AVAIL = ["Zeitlich kann ich etwa {hours} Stunden pro Woche einbringen.", "Verfügbar bin ich vor allem {wd}."]
+OFFER_AVAIL = ["Zeitlich sind bei mir rund {hours_de} wöchentlich drin.", "Verfügbar bin ich vor allem {wd}."]
 OFFER_REMOTE = {True: ["Am liebsten arbeite ich remote, Treffen per Video sind kein Problem.",
                        "Von zu Hause aus geht bei mir am meisten."],
                 False: ["Ich bin in {town} und im Umkreis von etwa {radius} Kilometern unterwegs.",
@@ -607,9 +606,9 @@ GENERIC_HINTS = [("Ein Auto habe ich auch, falls mal jemand gefahren werden muss
                  ("Bei Festen helfe ich auch gern beim Aufbau.", "veranstaltungstechnik")]
 EN_OPENINGS = ["Hi there!", "I recently moved to {town} and would like to get involved locally.",
                "I'm an expat living in {town} and my German is still basic."]
-EN_DETAILS = {True: ["I can spare about {hours} hours a week.", "I'm mostly available {wd_en}.",
+EN_DETAILS = {True: ["I can spare about {hours_en} a week.", "I'm mostly available {wd_en}.",
                      "Remote work suits me best."],
-              False: ["I can spare about {hours} hours a week.", "I'm mostly available {wd_en}.",
+              False: ["I can spare about {hours_en} a week.", "I'm mostly available {wd_en}.",
                       "I'd rather meet in person than on video calls."]}
 EN_CLOSINGS = ["Feel free to get in touch!", "Looking forward to hearing from you.", "Just drop me a message."]
 COMPANY = (["Nordlicht", "Pixelwerk", "Datenfluss", "Rheinblick", "Klartext", "Eifelbyte", "Lindenhof", "Feldstein"],
@@ -626,7 +625,7 @@ TRAINING_TEXT = [["Ich bin Dozent(in) an einer Volkshochschule und gebe mein Wis
                  ["Mein kostenloser Workshop zum Thema „{label}“ richtet sich an Ehrenamtliche ohne Vorkenntnisse.",
                   "Ich biete eine Schulung „{label}“ für Teams aus Vereinen und Verwaltungen an."],
                  ["Der Kurs dauert {course} Stunden, bis zu {seats} Personen können teilnehmen.",
-                  "Termine stimme ich gern mit der Gruppe ab, auch online."]]
+                  "Den Termin stimme ich gern mit der Gruppe ab."]]
 SPECIAL = [  # (offer_type, main, secondary, title, text, remote)
     ("goods", "senioren_digital", "nachhilfe", "Laptops abzugeben", "Unsere Firma hat ihre Rechner erneuert und gibt "
      "{qty} aufbereitete Laptops kostenlos ab. Die Festplatten sind sicher gelöscht, Linux ist installiert.", False),
@@ -705,7 +704,7 @@ def organisation(rng: random.Random, org_type: str, town: tuple, key: str) -> st
     name, kreis = town[0], town[4]
     unit = rng.choice(UNITS[UNIT_OF_THEME.get(key, "digital")])
     if org_type == "Kommune":
-        return f"{CITY_STATES.get(name, 'Stadt ' + name)}, {unit}"
+        return f"{ADMIN_NAMES.get(name, 'Stadt ' + name)}, {unit}"
     if org_type == "Kreis":
         return f"{kreis}, {unit}"
     return rng.choice(ORG_NAMES[org_type]).format(town=name)
@@ -726,7 +725,7 @@ def make_need(rng: random.Random, number: int, key: str, contacts: Contacts) -> 
     start, end = random_span(rng, dt.date(2026, 1, 5), 340, 30, 365)
     lang = rng.choice(LANGS)
     s1, s2 = rng.sample(theme["skills"], 2)
-    hours = rng.randint(1, 4) if theme["help"] == "time" else rng.randint(2, 10)
+    hours = rng.randint(2, 4) if theme["help"] == "time" else rng.randint(2, 10)
     no_must = ("einkaufshilfe", "fahrdienst", "gefluechtete")
     must = [s1, s2][: rng.choice([1, 1, 2])] if rng.random() < 0.35 and key not in no_must else []
     ctx = dict(town=town[0], lang=lang[1], skill=s1, skill2=s2, hours=hours, month=MONTHS[start.month - 1],
@@ -787,7 +786,9 @@ def make_offer(rng: random.Random, number: int, kind: str, key: str, contacts: C
     hours = rng.randint(1, 10)
     radius = rng.choice([3, 5, 10, 10, 15, 20, 25, 30, 40, 50])
     start, end = random_span(rng, dt.date(2026, 1, 1), 330, 60, 600)
-    ctx = dict(town=town[0], lang=lang[1], lang_en=lang[2], skill=skills[0], skill2=skills[1], hours=hours, wd=wd,
+    ctx = dict(town=town[0], lang=lang[1], lang_en=lang[2], skill=skills[0], skill2=skills[1], wd=wd,
+               hours_de=f"{words(hours)} Stunden" if hours > 1 else "eine Stunde",
+               hours_en=f"{hours} hours" if hours > 1 else "one hour",
                wd_en=wd_en, radius=radius, years=words(rng.randint(2, 25)), label=theme["label"] if theme else "",
                service=theme["service"] if theme else "", days=words(rng.randint(2, 5)), staff=rng.randrange(8, 251),
                company=f"{rng.choice(COMPANY[0])} {rng.choice(COMPANY[1])}", course=rng.choice([2, 3, 4, 6]),
@@ -880,15 +881,18 @@ def check(needs: list[dict], offers: list[dict], pairs: list[dict]) -> None:
     need_sentences = {s for n in needs for s in sentences(n["description"])}
     shared = sorted({s for o in offers for s in sentences(o["description"]) if s in need_sentences})
     assert not shared, f"need sentences reused in offers: {shared[:5]}"
+    texts = "\n".join(row["title"] + " " + row["description"] for row in needs + offers)
+    assert not re.search(r"[{}]|\((in|e|r)\)", texts), "unfilled placeholder"
     for row in needs + offers:
-        text = row["title"] + " " + row["description"]
-        assert not re.search(r"[{}]|\((in|e|r)\)", text), text
-        assert not any(row[c] in text for c in ("contact_name", "contact_email", "contact_phone")), text
-    counts = Counter(p["need_id"] for p in pairs)
-    per_need = sorted(counts.get(n["need_id"], 0) for n in needs)
+        assert not any(row[c] in texts for c in ("contact_name", "contact_email", "contact_phone")), row
     grades = dict(sorted(Counter(p["grade"] for p in pairs).items()))
     print(f"needs={len(needs)} offers={len(offers)} pairs={len(pairs)} grades={grades}")
-    print(f"relevant offers per need: min={per_need[0]} median={per_need[len(per_need) // 2]} max={per_need[-1]}")
+    for label, grade in (("relevant (grade >= 1)", 1), ("grade 2", 2)):
+        for remote in (True, False):
+            counts = Counter(p["need_id"] for p in pairs if p["grade"] >= grade)
+            per = sorted(counts.get(n["need_id"], 0) for n in needs if n["remote_ok"] == remote)
+            print(f"{label} offers per {'remote' if remote else 'on-site'} need: "
+                  f"min={per[0]} median={per[len(per) // 2]} max={per[-1]}")
     print("offer types:", dict(Counter(o["offer_type"] for o in offers).most_common()))
     print("english offers:", sum(o["languages"].startswith("en") for o in offers),
           "| with condition:", sum(bool(o["condition"]) for o in offers))

@@ -45,14 +45,17 @@ def print_ranking(result: pl.DataFrame, width: int = 70) -> None:
         return
     for (query_id,), group in result.group_by("query_id", maintain_order=True):
         label = "title" if "title" in group.columns else "text"
+        columns = [c for c in TABLE_COLUMNS if c in group.columns]
+        if label not in columns:
+            columns.append(label)
         shown = group.with_columns(
             pl.col("score").round(3),
             pl.col(label).str.replace_all(r"\s+", " ").str.slice(0, width).alias(label),
-        ).select([c for c in (*TABLE_COLUMNS, label) if c in group.columns and c != "query_id"])
+        ).select(columns)
         click.echo(f"\nquery {query_id}:")
         with pl.Config(tbl_rows=len(shown), tbl_width_chars=160, fmt_str_lengths=width, tbl_hide_dataframe_shape=True,
                        tbl_hide_column_data_types=True):
-            click.echo(str(shown.unique(maintain_order=True, subset=["rank"])))
+            click.echo(str(shown))
 
 
 @click.group(cls=SemmatchGroup)
@@ -175,7 +178,7 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
 @click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]))
 @click.option("--query-prompt", help="Override the model's query prompt.")
 @click.option("--corpus-prompt", help="Override the model's corpus prompt.")
-@click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache (off: honest timing).")
+@click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, config_path):
     """Embed, retrieve and score a labelled retrieval set; prints JSON."""

@@ -1,4 +1,4 @@
-"""Frozen, typed settings. Read and written as JSON; an unknown or misspelled key is an error, never a silent default."""
+"""Frozen, typed settings, read and written as JSON. An unknown or misspelled key is an error, never a default."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def read_q4_file(path: str | Path) -> Q4File:
     )
 
 
-def bert_state_dict(q4: Q4File) -> dict[str, "np.ndarray"]:
+def bert_state_dict(q4: Q4File) -> dict[str, np.ndarray]:
     """Map E5S1 tensor names to Hugging Face BertModel parameter names and shapes."""
     h, ff = q4.hidden, q4.intermediate
     t = q4.tensors

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ class VectorIndex:
             "hnsw_m": hnsw_m, "hnsw_ef_construction": hnsw_ef_construction, "hnsw_ef_search": hnsw_ef_search,
             "ivf_nlist": ivf_nlist, "ivf_nprobe": ivf_nprobe,
         }
-        self.created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._index: Any = None
         self._id_to_faiss: dict[str, int] = {}
         self._faiss_to_id: dict[int, str] = {}
@@ -248,7 +248,7 @@ class VectorIndex:
         return {
             "format_version": FORMAT_VERSION, "model_id": self.model_id, "dimension": self.dimension,
             "prompts": self.prompts, "kind": self.kind, "params": self.params, "created_at": self.created_at,
-            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "count": len(self),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "count": len(self),
             "next_id": self._next_id, "tombstones": sorted(self._tombstones),
         }
 

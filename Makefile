@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   virtual environment, install, build the offline default model and the demo index, show a shortlist
+#   make test   virtual environment, install, run the test suite (fast fake-model tests and real-model tests)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: a CPU build; an unpinned torch would pull a CUDA build of several GB
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/semmatch models --prepare e5-small
+	$(BIN)/semmatch demo
+
+test: $(STAMP)
+	$(BIN)/python -m ruff check src tests data evaluation
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not model"
+
+benchmark: $(STAMP)
+	bash evaluation/run_ba_skills_de.sh
+
+clean:
+	rm -rf $(VENV) models/demo-index

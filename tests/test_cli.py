@@ -1,0 +1,75 @@
+"""The CLI with the keyword fake registered where the matcher builds its embedder."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from semmatch import matcher as matcher_module
+from semmatch.cli import main
+from tests.conftest import KeywordEmbedder
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch):
+    monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
+
+
+@pytest.fixture
+def index_dir(tmp_path, offers):
+    offers.write_csv(tmp_path / "offers.csv")
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "offers.csv"), "--out", str(tmp_path / "idx"),
+                                       "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 5 offers" in result.output
+    return tmp_path / "idx"
+
+
+def test_match_text_prints_a_ranked_table(index_dir):
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Hilfe für unsere Website", "-k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "O1" in line]
+    assert lines and "Webentwicklerin" in lines[0]
+
+
+def test_match_json_and_csv_out(index_dir, tmp_path):
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Fahrdienst", "--format", "json"])
+    rows = json.loads(result.output)
+    assert rows[0]["id"] == "O2" and rows[0]["rank"] == 1 and "contact_email" not in rows[0]
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Mathe Nachhilfe", "--out", str(out)])
+    assert result.exit_code == 0 and pl.read_csv(out)["id"][0] == "O5"
+
+
+def test_match_needs_file_and_wrong_direction(index_dir, tmp_path):
+    needs = tmp_path / "needs.csv"
+    pl.DataFrame({"need_id": ["N1"], "description": ["Übersetzung Arabisch"]}).write_csv(needs)
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--needs", str(needs), "--format", "csv"])
+    assert result.exit_code == 0 and "N1,1,O4" in result.output
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--offers", str(needs)])
+    assert result.exit_code == 2 and "holds offers" in result.output
+
+
+def test_update_adds_and_removes_without_rebuild(index_dir, tmp_path):
+    extra = tmp_path / "extra.csv"
+    pl.DataFrame({"offer_id": ["O9"], "description": ["Firewall und IT-Sicherheit"]}).write_csv(extra)
+    result = CliRunner().invoke(main, ["update", str(index_dir), "--records", str(extra), "--remove", "O2"])
+    assert result.exit_code == 0 and "embedded 1" in result.output
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Firewall", "--format", "json", "-k", "10"])
+    ids = [r["id"] for r in json.loads(result.output)]
+    assert ids[0] == "O9" and "O2" not in ids
+
+
+def test_domain_errors_become_clear_messages(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("offer_id,description\nO1,a\nO1,b\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["index", str(bad), "--out", str(tmp_path / "idx")])
+    assert result.exit_code == 1
+    assert "bad.csv, row 2, column 'offer_id': duplicate id 'O1'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "idx").exists()
+    result = CliRunner().invoke(main, ["match", str(tmp_path), "--text", "x"])
+    assert result.exit_code == 1 and "semmatch index" in result.output
