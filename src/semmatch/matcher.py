@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import polars as pl
 from semmatch.config import MatchConfig
 from semmatch.embedder import Embedder, make_embedder
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, NotFittedError, UnknownIdError
-from semmatch.index import VectorIndex, replace_dir_atomically
+from semmatch.index import VectorIndex, atomic_directory
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
 
 MATCHER_FILE = "matcher.json"
@@ -139,19 +137,12 @@ class Matcher:
     def save(self, directory: str | Path) -> Path:
         """Write the index folder atomically: index files, records (no contact fields) and settings as JSON."""
         self._check_fitted()
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_directory(directory) as staging:
             self.index_.write_files(staging)
             self.records_.write_parquet(staging / RECORDS_FILE)
             settings = {"kind": self.kind, "model_id": self.index_.model_id, "config": self.config.to_dict()}
             (staging / MATCHER_FILE).write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
-            replace_dir_atomically(staging, directory)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return directory
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
