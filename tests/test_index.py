@@ -127,3 +127,25 @@ def test_bad_arguments(data):
         VectorIndex(16, kind="annoy")
     with pytest.raises(ConfigError, match="at least"):
         VectorIndex(16, kind="ivf", ivf_nlist=64).add(ids[:10], vectors[:10])
+
+
+def test_repeated_ids_in_remove_and_update_do_not_corrupt(data):
+    ids, vectors, _ = data
+    index = VectorIndex(16)
+    index.add(ids[:10], vectors[:10])
+    index.remove(["id-1", "id-1"])
+    assert len(index) == 9 and index._index.ntotal == 9
+    with pytest.raises(ValueError, match="duplicate"):
+        index.update(["id-2", "id-2"], vectors[:2])
+    assert "id-2" in index and len(index) == 9
+
+
+@pytest.mark.parametrize("content", ["[]", '{"dimension": "abc", "kind": "flat"}', '{"kind": "flat"}'])
+def test_invalid_metadata_is_reported_as_corrupt(tmp_path, data, content):
+    ids, vectors, _ = data
+    index = VectorIndex(16)
+    index.add(ids[:5], vectors[:5])
+    index.save(tmp_path / "idx")
+    (tmp_path / "idx" / META_FILE).write_text(content)
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        VectorIndex.load(tmp_path / "idx")

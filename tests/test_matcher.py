@@ -93,3 +93,12 @@ def test_not_fitted_and_bad_k(offers):
     with pytest.raises(DataValidationError, match="empty"):
         matcher.match("   ")
     assert matcher.match("Website", k=1000).height == 5
+
+
+def test_missing_records_file_is_reported_as_corrupt(tmp_path, offers):
+    from semmatch.errors import IndexCorruptError
+
+    fitted(offers).save(tmp_path / "idx")
+    (tmp_path / "idx" / "records.parquet").unlink()
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Matcher.load(tmp_path / "idx", embedder=KeywordEmbedder())

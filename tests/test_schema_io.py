@@ -92,3 +92,30 @@ def test_write_table_escapes_formulas_and_is_atomic(tmp_path):
     assert "'=HYPERLINK" in (tmp_path / "out.csv").read_text()
     assert escape_formula("-5") == "'-5" and escape_formula("ok") == "ok"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("column", ["Telefonnummer", "mail", "Ansprechpartner", "E-Mail-Adresse", "contact_phone",
+                                    "Vorname", "Handy"])
+def test_contact_columns_recognised_by_name(column):
+    frame = pl.DataFrame({"offer_id": ["1"], "description": ["Hilfe"], column: ["private"], "town": ["Jena"]})
+    records = validate_records(frame)
+    assert column not in records.columns and "town" in records.columns
+    mapping = ColumnMapping(contact_columns=frozenset({"secret"}))
+    extra = validate_records(frame.rename({column: "secret"}), mapping=mapping)
+    assert "secret" not in extra.columns
+
+
+def test_json_with_a_list_in_the_text_column_names_the_column(tmp_path):
+    path = write(tmp_path / "o.json", '[{"offer_id": "1", "description": ["a", "b"]}]')
+    with pytest.raises(DataValidationError) as err:
+        load_records(path)
+    assert err.value.column == "description" and err.value.file == str(path)
+
+
+def test_nested_fields_are_written_to_csv_and_unwritable_paths_are_clear(tmp_path):
+    frame = pl.DataFrame({"id": ["1"], "skills": [["Python", "SQL"]]})
+    write_table(frame, tmp_path / "o.csv")
+    assert "Python" in (tmp_path / "o.csv").read_text()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataValidationError, match="cannot write"):
+        write_table(frame, tmp_path / "file" / "sub" / "o.csv")

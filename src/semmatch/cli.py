@@ -84,11 +84,15 @@ def mapping_options(func):
     func = click.option("--id-column", help="Column with the record id (default: need_id/offer_id/id).")(func)
     func = click.option("--text-column", "text_columns", multiple=True,
                         help="Column(s) to embed, repeatable (default: title + description, or text).")(func)
+    func = click.option("--contact-column", "contact_columns", multiple=True,
+                        help="Extra column holding personal data (never embedded or stored), repeatable.")(func)
     return func
 
 
-def _mapping(id_column: str | None, text_columns: tuple[str, ...]) -> ColumnMapping:
-    return ColumnMapping(id_column=id_column, text_columns=tuple(text_columns) or None)
+def _mapping(id_column: str | None, text_columns: tuple[str, ...], contact_columns: tuple[str, ...] = ()
+             ) -> ColumnMapping:
+    return ColumnMapping(id_column=id_column, text_columns=tuple(text_columns) or None,
+                         contact_columns=frozenset(c.lower() for c in contact_columns))
 
 
 @main.command("index")
@@ -101,12 +105,14 @@ def _mapping(id_column: str | None, text_columns: tuple[str, ...]) -> ColumnMapp
 @click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]), help="flat = exact (default).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
 @click.option("--no-cache", is_flag=True, help="Do not use the embedding cache.")
-def index_command(records_file, out_dir, kind, id_column, text_columns, model, index_kind, config_path, no_cache):
+def index_command(records_file, out_dir, kind, id_column, text_columns, contact_columns, model, index_kind, config_path,
+                  no_cache):
     """Embed and index a file of offers (or needs): CSV, TSV, Parquet or JSON."""
     from semmatch.matcher import Matcher
 
     config = _config(config_path, model=model, index_kind=index_kind, use_cache=False if no_cache else None)
-    matcher = Matcher(config, kind=kind).fit(records_file, mapping=_mapping(id_column, text_columns))
+    matcher = Matcher(config, kind=kind).fit(records_file,
+                                             mapping=_mapping(id_column, text_columns, contact_columns))
     matcher.save(out_dir)
     click.echo(f"indexed {len(matcher.index_)} {kind} with {matcher.index_.model_id} "
                f"({matcher.embedder.encoded_count} embedded, the rest from cache) -> {out_dir}")
@@ -117,7 +123,7 @@ def index_command(records_file, out_dir, kind, id_column, text_columns, model, i
 @click.option("--records", "records_file", type=click.Path(dir_okay=False), help="Records to add or update.")
 @click.option("--remove", "remove_ids", multiple=True, help="Id to remove, repeatable.")
 @mapping_options
-def update_command(index_dir, records_file, remove_ids, id_column, text_columns):
+def update_command(index_dir, records_file, remove_ids, id_column, text_columns, contact_columns):
     """Add, update or remove records in an index without rebuilding it (only changed texts are embedded)."""
     from semmatch.matcher import Matcher
 
@@ -126,7 +132,8 @@ def update_command(index_dir, records_file, remove_ids, id_column, text_columns)
     matcher = Matcher.load(index_dir)
     if remove_ids:
         matcher.remove(remove_ids)
-    changed = matcher.upsert(records_file, mapping=_mapping(id_column, text_columns)) if records_file else []
+    mapping = _mapping(id_column, text_columns, contact_columns)
+    changed = matcher.upsert(records_file, mapping=mapping) if records_file else []
     matcher.save(index_dir)
     click.echo(f"removed {len(remove_ids)}, embedded {len(changed)} new or changed; index holds "
                f"{len(matcher.index_)} records")
@@ -142,7 +149,8 @@ def update_command(index_dir, records_file, remove_ids, id_column, text_columns)
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--model", help="Model to use; must be the one that built the index.")
-def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, k, out_file, fmt, model):
+def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, k, out_file, fmt,
+                  model):
     """Rank the indexed records for pasted texts or a file of the other kind."""
     from semmatch.io import write_table
     from semmatch.matcher import Matcher
@@ -155,7 +163,7 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
     if query_file and wanted != matcher.query_kind:
         raise click.UsageError(f"this index holds {matcher.kind}; match --{matcher.query_kind} against it")
     if query_file:
-        result = matcher.match_records(query_file, k, mapping=_mapping(id_column, text_columns))
+        result = matcher.match_records(query_file, k, mapping=_mapping(id_column, text_columns, contact_columns))
     else:
         result = matcher.match(list(texts), k)
     if out_file:
@@ -204,7 +212,11 @@ def demo_command(data_dir, out_dir, text, k):
     needs = Path(data_dir) / "needs.csv"
     if (Path(out_dir) / "matcher.json").is_file():
         matcher = Matcher.load(out_dir)
-        matcher.upsert(offers)
+        current = load_records(offers, kind="offers")
+        gone = set(matcher.records_["id"].to_list()) - set(current["id"].to_list())
+        if gone:
+            matcher.remove(gone)
+        matcher.upsert(current)
     else:
         matcher = Matcher(kind="offers").fit(offers)
     matcher.save(out_dir)

@@ -164,7 +164,7 @@ class VectorIndex:
 
     def remove(self, ids: Iterable[str]) -> None:
         """Remove records by id; an unknown id is an error and nothing is removed."""
-        ids = [str(i) for i in ids]
+        ids = list(dict.fromkeys(str(i) for i in ids))
         unknown = [i for i in ids if i not in self._id_to_faiss]
         if unknown:
             raise UnknownIdError(f"not in the index: {unknown[:5]}")
@@ -180,6 +180,8 @@ class VectorIndex:
         """Replace the vectors of existing records."""
         ids = [str(i) for i in ids]
         vectors = self._check_vectors(vectors, len(ids))
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one update() call")
         self.remove(ids)
         self.add(ids, vectors)
 
@@ -187,6 +189,8 @@ class VectorIndex:
         """Add new records and replace existing ones."""
         ids = [str(i) for i in ids]
         vectors = self._check_vectors(vectors, len(ids))
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one upsert() call")
         existing = [i for i in ids if i in self._id_to_faiss]
         if existing:
             self.remove(existing)
@@ -298,6 +302,8 @@ class VectorIndex:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise IndexCorruptError(f"{meta_path} is not valid JSON ({exc}); rebuild with `semmatch index`") from exc
+        if not isinstance(meta, dict):
+            raise IndexCorruptError(f"{meta_path} must hold a JSON object; rebuild the index with `semmatch index`")
         if expected_model_id is not None and meta.get("model_id") != expected_model_id:
             raise IndexMismatchError(
                 f"index {directory} was built with model {meta.get('model_id')!r}, not {expected_model_id!r}. "
@@ -309,12 +315,15 @@ class VectorIndex:
             if not path.is_file() or file_sha256(path) != expected:
                 raise IndexCorruptError(f"{path} is missing or does not match its checksum; rebuild the index with "
                                         "`semmatch index`")
-        params = meta.get("params", {})
-        index = cls(meta["dimension"], kind=meta["kind"], model_id=meta.get("model_id", ""),
-                    prompts=meta.get("prompts"), **params)
-        index.created_at = meta.get("created_at", index.created_at)
-        index._next_id = int(meta.get("next_id", 0))
-        index._tombstones = set(int(t) for t in meta.get("tombstones", []))
+        try:
+            index = cls(int(meta["dimension"]), kind=meta["kind"], model_id=str(meta.get("model_id", "")),
+                        prompts=meta.get("prompts"), **meta.get("params", {}))
+            index.created_at = str(meta.get("created_at", index.created_at))
+            index._next_id = int(meta.get("next_id", 0))
+            index._tombstones = set(int(t) for t in meta.get("tombstones", []))
+        except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
+            raise IndexCorruptError(f"{meta_path} has missing or invalid fields ({exc!r}); rebuild the index with "
+                                    "`semmatch index`") from exc
         if (directory / INDEX_FILE).is_file():
             index._index = faiss.read_index(str(directory / INDEX_FILE))
         ids = pl.read_parquet(directory / IDS_FILE)

@@ -75,12 +75,20 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename). CSV/TSV text cells are formula-escaped."""
     path = Path(path)
     kind = file_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise DataValidationError(f"cannot write: {exc}", file=str(path)) from exc
     os.close(handle)
     tmp = Path(tmp_name)
     try:
         if kind in ("csv", "tsv"):
+            nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
+            frame = frame.with_columns(
+                pl.col(c).map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.String)
+                for c in nested
+            ) if nested and frame.height else frame
             safe = frame.with_columns(
                 pl.col(pl.String).map_elements(escape_formula, return_dtype=pl.String)
             ) if frame.height else frame
@@ -93,6 +101,9 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
         else:
             tmp.write_text(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataValidationError(f"cannot write: {exc}", file=str(path)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -169,7 +169,11 @@ class Matcher:
                 f"{expected!r}. Rebuild it: semmatch index <records file> --out {directory} --model {config.model}"
             )
         matcher.index_ = VectorIndex.load(directory, expected_model_id=expected)
-        matcher.records_ = pl.read_parquet(directory / RECORDS_FILE)
+        try:
+            matcher.records_ = pl.read_parquet(directory / RECORDS_FILE)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise IndexCorruptError(f"{directory / RECORDS_FILE} is missing or unreadable; rebuild the index with "
+                                    "`semmatch index`") from exc
         if set(matcher.records_[ID].to_list()) != set(matcher.index_.ids):
             raise IndexCorruptError(f"{directory}: records and index hold different ids; rebuild the index")
         return matcher

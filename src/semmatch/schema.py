@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,10 +13,17 @@ from semmatch.io import read_table
 
 RECORD_KINDS = ("offers", "needs")
 # Personal data: stored by the store, never embedded, never written into an index folder, never logged.
-CONTACT_COLUMNS = frozenset({
-    "name", "email", "phone", "contact", "contact_name", "contact_email", "contact_phone", "first_name",
-    "last_name", "vorname", "nachname", "telefon", "mobile", "e_mail", "e-mail", "address", "adresse",
-})
+CONTACT_COLUMNS = frozenset({"name", "vorname", "nachname", "first_name", "last_name", "firstname", "lastname"})
+CONTACT_PARTS = ("mail", "phone", "telefon", "handy", "mobil", "fax", "kontakt", "contact", "ansprech", "adress",
+                 "address", "strasse", "straße")
+
+
+def is_contact_column(name: str, extra: frozenset[str] = frozenset()) -> bool:
+    """True for columns that hold personal contact data, judged by name (conservative: when in doubt, it is)."""
+    lowered = name.lower()
+    tokens = set(re.split(r"[^a-zäöüß0-9]+", lowered))
+    return (lowered in extra or lowered in CONTACT_COLUMNS or bool(tokens & CONTACT_COLUMNS)
+            or any(part in lowered for part in CONTACT_PARTS))
 ID = "id"
 TEXT = "text"
 
@@ -25,12 +33,14 @@ class ColumnMapping:
     """Which input columns hold the id and the texts to embed; the rest are kept as optional fields.
 
     id_column / text_columns: None means auto-detect (`id`, `need_id`/`offer_id`; `title` + `description`, or `text`).
-    contact_columns: dropped before embedding and never stored with an index.
+    contact_columns: extra column names (lower case) to treat as contact data, on top of the names that
+    `is_contact_column` recognises (name, e-mail, phone, address, contact person ...). Dropped before embedding and
+    never stored with an index.
     """
 
     id_column: str | None = None
     text_columns: tuple[str, ...] | None = None
-    contact_columns: frozenset[str] = field(default=CONTACT_COLUMNS)
+    contact_columns: frozenset[str] = field(default_factory=frozenset)
 
     def resolve(self, columns: list[str], kind: str, file: str) -> tuple[str, tuple[str, ...]]:
         singular = kind[:-1] if kind.endswith("s") else kind
@@ -56,7 +66,7 @@ class ColumnMapping:
             if column not in columns:
                 raise DataValidationError(f"text column missing; the file has {', '.join(columns)}", file=file,
                                           column=column)
-            if column.lower() in self.contact_columns:
+            if is_contact_column(column, self.contact_columns):
                 raise DataValidationError("a contact field (personal data) cannot be embedded as text", file=file,
                                           column=column)
         return id_column, tuple(text_columns)
@@ -91,6 +101,10 @@ def validate_records(
                                       row=row, column=id_column)
         first_row[value] = row
     texts: list[str] = []
+    for column in text_columns:
+        if frame.schema[column].is_nested() or frame.schema[column] == pl.Object:
+            raise DataValidationError(f"text column holds {frame.schema[column]} values, not text", file=file,
+                                      column=column)
     columns = [frame[c].cast(pl.String, strict=False).to_list() for c in text_columns]
     for row, parts in enumerate(zip(*columns), start=1):
         text = embed_text(list(parts))
@@ -99,7 +113,8 @@ def validate_records(
         if "\x00" in text:
             raise DataValidationError("text contains a NUL byte", file=file, row=row, column=" + ".join(text_columns))
         texts.append(text)
-    keep = [c for c in frame.columns if c.lower() not in mapping.contact_columns and c not in (id_column, ID, TEXT)]
+    keep = [c for c in frame.columns
+            if not is_contact_column(c, mapping.contact_columns) and c not in (id_column, ID, TEXT)]
     return frame.with_columns(
         pl.Series(ID, [v.strip() for v in ids.to_list()], dtype=pl.String),
         pl.Series(TEXT, texts, dtype=pl.String),
