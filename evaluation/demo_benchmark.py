@@ -1,7 +1,10 @@
 """Retrieval quality on the synthetic demo set: each need is a query, the offers are the corpus, the hidden ground
-truth (data/demo/ground_truth.csv) gives the grades. Writes JSON to evaluation/results/demo_<model>.json.
+truth (data/demo/ground_truth.csv) gives the grades. Writes JSON to evaluation/results/demo_<model>_<variant>.json.
 
     .venv/bin/python evaluation/demo_benchmark.py --model e5-small
+
+Variants: dense (cosine only, text only); hybrid (the default fused score: the needs' places and must-have skills
+feed proximity and skill coverage, nothing is filtered); hybrid_filtered (the needs' fields are also hard criteria).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def demo_retrieval_set(demo_dir: Path) -> RetrievalSet:
-    needs = load_records(demo_dir / "needs.csv", kind="needs").select("id", "text")
-    offers = load_records(demo_dir / "offers.csv", kind="offers").select("id", "text")
+    needs = load_records(demo_dir / "needs.csv", kind="needs")
+    offers = load_records(demo_dir / "offers.csv", kind="offers")
     truth = pl.read_csv(demo_dir / "ground_truth.csv", infer_schema=False)
     qrels: dict[str, dict[str, int]] = {}
     for need_id, offer_id, grade in truth.select("need_id", "offer_id", "grade").iter_rows():
@@ -34,12 +37,17 @@ def main() -> None:
     parser.add_argument("--model", default="e5-small")
     parser.add_argument("--demo-dir", type=Path, default=ROOT / "data" / "demo")
     parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--cache", action="store_true", help="Use the embedding cache (faster reruns).")
     args = parser.parse_args()
-    result = run_benchmark(demo_retrieval_set(args.demo_dir), MatchConfig(model=args.model, use_cache=False), k=args.k)
-    result["dataset"] = "demo (synthetic)"
-    out = ROOT / "evaluation" / "results" / f"demo_{args.model}.json"
-    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    data = demo_retrieval_set(args.demo_dir)
+    variants = {"dense": ("dense", "none"), "hybrid": ("hybrid", "score"), "hybrid_filtered": ("hybrid", "filter")}
+    for variant, (mode, criteria) in variants.items():
+        config = MatchConfig(model=args.model, use_cache=args.cache, mode=mode)
+        result = run_benchmark(data, config, k=args.k, criteria=criteria)
+        result["dataset"] = "demo (synthetic)"
+        out = ROOT / "evaluation" / "results" / f"demo_{args.model}_{variant}.json"
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        print(variant, json.dumps({m: result[m] for m in ("mrr", "ndcg_at_10", "recall_at_100")}))
 
 
 if __name__ == "__main__":

@@ -73,3 +73,51 @@ def test_domain_errors_become_clear_messages(tmp_path):
     assert not (tmp_path / "idx").exists()
     result = CliRunner().invoke(main, ["match", str(tmp_path), "--text", "x"])
     assert result.exit_code == 1 and "semmatch index" in result.output
+
+
+@pytest.fixture
+def placed_index(tmp_path):
+    offers = pl.DataFrame({
+        "offer_id": ["B1", "B2", "A1", "A2"],
+        "description": ["Website WordPress Website", "Website WordPress", "Website", "Ich baue die Website, wenn "
+                        "jemand die Antrag Formular Texte schreibt."],
+        "plz": ["10117", "10117", "52249", "52062"],
+        "remote_ok": ["false", "false", "false", "false"],
+        "capacity": [1, 1, 1, 1],
+    })
+    offers.write_csv(tmp_path / "placed.csv")
+    extra = pl.DataFrame({"offer_id": ["A3"], "description": ["Antrag und Formular Texte schreibe ich."],
+                          "plz": ["52062"], "remote_ok": ["false"], "capacity": [1]})
+    pl.concat([offers, extra]).write_csv(tmp_path / "placed.csv")
+    out = tmp_path / "placed-idx"
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "placed.csv"), "--out", str(out), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_match_with_criteria_flags(placed_index):
+    args = ["match", str(placed_index), "--text", "Website WordPress", "--format", "json", "--mode", "dense"]
+    near = json.loads(CliRunner().invoke(main, args + ["--plz", "52062", "--radius", "20", "--on-site"]).output)
+    assert {r["id"] for r in near} == {"A1", "A2", "A3"}
+    assert all(json.loads(r["explanation"])["criteria"]["radius"] == "pass" for r in near)
+    anywhere = json.loads(CliRunner().invoke(main, args + ["--plz", "52062", "--radius", "20", "--ignore",
+                                                           "radius"]).output)
+    assert anywhere[0]["id"] == "B2" and len(anywhere) == 5
+    bad = CliRunner().invoke(main, args + ["--plz", "99999"])
+    assert bad.exit_code == 1 and "unknown German PLZ" in bad.output
+
+
+def test_match_batch_reports_exposure_and_conditions_command(placed_index, tmp_path):
+    needs = tmp_path / "needs.csv"
+    pl.DataFrame({"need_id": ["N1", "N2", "N3"], "description": ["Website WordPress"] * 3,
+                  "plz": ["10117"] * 3, "radius_km": ["30"] * 3, "remote_ok": ["false"] * 3}).write_csv(needs)
+    report_file = tmp_path / "exposure.json"
+    result = CliRunner().invoke(main, ["match", str(placed_index), "--needs", str(needs), "--batch", "--assign",
+                                       "--exposure-out", str(report_file), "--format", "csv", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_file.read_text())
+    assert report["needs"] == 3 and report["assigned"] == 2  # two Berlin offers, capacity 1 each
+    assert "top1_concentration" in result.output
+    result = CliRunner().invoke(main, ["conditions", str(placed_index), "--min-similarity", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "A2" in result.output and "A3" in result.output

@@ -14,7 +14,8 @@ from semmatch.config import MatchConfig
 from semmatch.errors import SemmatchError
 from semmatch.schema import ColumnMapping
 
-TABLE_COLUMNS = ("rank", "id", "score", "title", "town", "offer_type")
+TABLE_COLUMNS = ("rank", "id", "match_pct", "score", "title", "town", "why")
+CRITERIA_NAMES = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
 
 
 class SemmatchGroup(click.Group):
@@ -38,11 +39,16 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-def print_ranking(result: pl.DataFrame, width: int = 70) -> None:
-    """A readable table per query: rank, id, score and a shortened title or text."""
+def print_ranking(result: pl.DataFrame, width: int = 60) -> None:
+    """A readable table per query: rank, id, match %, score, a shortened title and why it matched."""
+    from semmatch.explain import short_reason
+
     if result.height == 0:
         click.echo("no matches")
         return
+    if "explanation" in result.columns:
+        result = result.with_columns(pl.Series("why", [short_reason(json.loads(e)) if e else "" for e in
+                                                       result["explanation"]], dtype=pl.String))
     for (query_id,), group in result.group_by("query_id", maintain_order=True):
         label = "title" if "title" in group.columns else "text"
         columns = [c for c in TABLE_COLUMNS if c in group.columns]
@@ -53,7 +59,7 @@ def print_ranking(result: pl.DataFrame, width: int = 70) -> None:
             pl.col(label).str.replace_all(r"\s+", " ").str.slice(0, width).alias(label),
         ).select(columns)
         click.echo(f"\nquery {query_id}:")
-        with pl.Config(tbl_rows=len(shown), tbl_width_chars=160, fmt_str_lengths=width, tbl_hide_dataframe_shape=True,
+        with pl.Config(tbl_rows=len(shown), tbl_width_chars=220, fmt_str_lengths=90, tbl_hide_dataframe_shape=True,
                        tbl_hide_column_data_types=True):
             click.echo(str(shown))
 
@@ -139,33 +145,42 @@ def update_command(index_dir, records_file, remove_ids, id_column, text_columns,
                f"{len(matcher.index_)} records")
 
 
-@main.command("match")
-@click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
-@click.option("--text", "texts", multiple=True, help="A need (or offer) as free text; repeatable.")
-@click.option("--needs", "needs_file", type=click.Path(dir_okay=False), help="File of needs (offer index).")
-@click.option("--offers", "offers_file", type=click.Path(dir_okay=False), help="File of offers (need index).")
-@mapping_options
-@click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--model", help="Model to use; must be the one that built the index.")
-def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, k, out_file, fmt,
-                  model):
-    """Rank the indexed records for pasted texts or a file of the other kind."""
-    from semmatch.io import write_table
-    from semmatch.matcher import Matcher
+def criteria_options(func):
+    """Structured criteria for a pasted text (files of needs or offers bring their own fields)."""
+    for decorator in reversed([
+        click.option("--plz", help="Place of the need (German PLZ)."),
+        click.option("--town", help="Place by town name, if no PLZ is given."),
+        click.option("--radius", "radius_km", type=float, help="Radius around the place in km."),
+        click.option("--remote/--on-site", "remote_ok", default=None, help="Whether remote help is possible."),
+        click.option("--from", "date_from", help="Start date (YYYY-MM-DD)."),
+        click.option("--until", "date_until", help="End date (YYYY-MM-DD)."),
+        click.option("--weekday", "weekdays", multiple=True, help="Weekday (Mo ... So), repeatable."),
+        click.option("--language", "languages", multiple=True, help="Language code (de, en, ar ...), repeatable."),
+        click.option("--skill", "skills", multiple=True, help="Must-have skill, repeatable."),
+        click.option("--offer-type", "offer_types", multiple=True,
+                     help="Wanted offer type (person, company_service, goods, money, training, event), repeatable."),
+        click.option("--ignore", multiple=True, type=click.Choice(CRITERIA_NAMES), help="Switch a criterion off."),
+        click.option("--require", multiple=True, type=click.Choice(CRITERIA_NAMES), help="Switch a criterion on."),
+        click.option("--mode", type=click.Choice(["dense", "hybrid"]), help="Ranking mode (default: the index's)."),
+    ]):
+        func = decorator(func)
+    return func
 
-    matcher = Matcher.load(index_dir, model=model)
-    query_file = needs_file or offers_file
-    if bool(texts) + bool(query_file) != 1 or (needs_file and offers_file):
-        raise click.UsageError("give either --text or one of --needs / --offers")
-    wanted = "needs" if needs_file else "offers"
-    if query_file and wanted != matcher.query_kind:
-        raise click.UsageError(f"this index holds {matcher.kind}; match --{matcher.query_kind} against it")
-    if query_file:
-        result = matcher.match_records(query_file, k, mapping=_mapping(id_column, text_columns, contact_columns))
-    else:
-        result = matcher.match(list(texts), k)
+
+def _criteria(matcher, plz, town, radius_km, remote_ok, date_from, date_until, weekdays, languages, skills,
+              offer_types, ignore, require):
+    from semmatch.criteria import Criteria
+
+    values = {"plz": plz, "radius_km": radius_km, "remote_ok": remote_ok, "date_from": date_from,
+              "date_until": date_until, "weekdays": list(weekdays), "languages": list(languages),
+              "skills": list(skills), "offer_types": list(offer_types)}
+    return Criteria.from_values({k: v for k, v in values.items() if v not in (None, [])}, kind=matcher.query_kind,
+                                town=town, ignore=ignore, require=require)
+
+
+def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
+    from semmatch.io import write_table
+
     if out_file:
         write_table(result, out_file)
         click.echo(f"wrote {result.height} rows to {out_file}")
@@ -175,6 +190,81 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
         click.echo(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1))
     else:
         print_ranking(result)
+
+
+@main.command("match")
+@click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--text", "texts", multiple=True, help="A need (or offer) as free text; repeatable.")
+@click.option("--needs", "needs_file", type=click.Path(dir_okay=False), help="File of needs (offer index).")
+@click.option("--offers", "offers_file", type=click.Path(dir_okay=False), help="File of offers (need index).")
+@mapping_options
+@criteria_options
+@click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--batch", is_flag=True, help="With a file: spread shortlists across offers and report exposure.")
+@click.option("--penalty", default=0.02, show_default=True, type=click.FloatRange(0),
+              help="Batch: score subtracted per earlier showing of an offer.")
+@click.option("--assign", "assign_offers", is_flag=True, help="Batch: one offer per need by global assignment "
+              "within capacity, first in each shortlist.")
+@click.option("--exposure-out", type=click.Path(dir_okay=False), help="Batch: write the exposure report (JSON).")
+@click.option("--pairs", is_flag=True, help="With --text: also list pairs of offers that together cover the need.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--model", help="Model to use; must be the one that built the index.")
+def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, plz, town,
+                  radius_km, remote_ok, date_from, date_until, weekdays, languages, skills, offer_types, ignore,
+                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model):
+    """Rank the indexed records for pasted texts or a file of the other kind, under criteria, explained."""
+    from semmatch.matcher import Matcher
+
+    matcher = Matcher.load(index_dir, model=model).with_ranking(mode=mode)
+    query_file = needs_file or offers_file
+    if bool(texts) + bool(query_file) != 1 or (needs_file and offers_file):
+        raise click.UsageError("give either --text or one of --needs / --offers")
+    wanted = "needs" if needs_file else "offers"
+    if query_file and wanted != matcher.query_kind:
+        raise click.UsageError(f"this index holds {matcher.kind}; match --{matcher.query_kind} against it")
+    if (batch or assign_offers or exposure_out) and not query_file:
+        raise click.UsageError("--batch, --assign and --exposure-out need a file of needs or offers")
+    mapping = _mapping(id_column, text_columns, contact_columns)
+    if query_file and (batch or assign_offers or exposure_out):
+        result, report = matcher.match_batch(query_file, k, mapping=mapping, penalty=penalty,
+                                             assign_offers=assign_offers)
+        summary = {key: value for key, value in report.items() if key != "per_offer"}
+        click.echo("exposure: " + json.dumps(summary), err=True)
+        if exposure_out:
+            Path(exposure_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    elif query_file:
+        result = matcher.match_records(query_file, k, mapping=mapping)
+    else:
+        criteria = _criteria(matcher, plz, town, radius_km, remote_ok, date_from, date_until, weekdays, languages,
+                             skills, offer_types, ignore, require)
+        result = matcher.match(list(texts), k, criteria=criteria)
+    _emit(result, out_file, fmt)
+    if pairs and texts and matcher.kind == "offers":
+        from semmatch.combos import complementary_pairs
+
+        click.echo("\npairs of offers that together cover the need:")
+        click.echo(str(complementary_pairs(matcher, texts[0], criteria)))
+
+
+@main.command("conditions")
+@click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("-k", "--k", "k", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--min-similarity", default=0.85, show_default=True, type=click.FloatRange(-1, 1))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the pairs (.csv, .json, .parquet).")
+def conditions_command(index_dir, k, min_similarity, out_file):
+    """Offers whose condition ("..., wenn jemand die Texte schreibt") another offer meets."""
+    from semmatch.combos import condition_partners
+    from semmatch.io import write_table
+    from semmatch.matcher import Matcher
+
+    partners = condition_partners(Matcher.load(index_dir), k=k, min_similarity=min_similarity)
+    if out_file:
+        write_table(partners, out_file)
+        click.echo(f"wrote {partners.height} rows to {out_file}")
+        return
+    with pl.Config(tbl_rows=max(partners.height, 1), fmt_str_lengths=80, tbl_width_chars=220):
+        click.echo(str(partners) if partners.height else "no offer has a condition another offer meets")
 
 
 @main.command("benchmark")
@@ -187,13 +277,17 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
 @click.option("--query-prompt", help="Override the model's query prompt.")
 @click.option("--corpus-prompt", help="Override the model's corpus prompt.")
 @click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache.")
+@click.option("--mode", type=click.Choice(["dense", "hybrid"]), default="hybrid", show_default=True,
+              help="dense = cosine only; hybrid = the fused score (text-only sets use dense + lexical).")
+@click.option("--lexical", type=click.Choice(["tfidf", "bm25"]), help="Lexical signal for hybrid mode.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
-def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, config_path):
+def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, mode, lexical,
+                      config_path):
     """Embed, retrieve and score a labelled retrieval set; prints JSON."""
     from semmatch.evaluation import load_retrieval_set, run_benchmark
 
     config = _config(config_path, model=model, index_kind=index_kind, query_prompt=query_prompt,
-                     corpus_prompt=corpus_prompt, use_cache=cache)
+                     corpus_prompt=corpus_prompt, use_cache=cache, mode=mode, lexical=lexical)
     result = run_benchmark(load_retrieval_set(queries, corpus, qrels), config, k=k)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
@@ -223,8 +317,13 @@ def demo_command(data_dir, out_dir, text, k):
     if text is None:
         sample = load_records(needs, kind="needs").row(0, named=True)
         text = sample["text"]
+        sample_criteria = matcher.query_criteria(load_records(needs, kind="needs").head(1))[0]
+    else:
+        from semmatch.criteria import Criteria
+
+        sample_criteria = Criteria()
     click.echo(f"need:\n  {text}\n")
-    print_ranking(matcher.match(text, k))
+    print_ranking(matcher.match(text, k, criteria=sample_criteria))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from semmatch.errors import ConfigError
 
 DEFAULT_MODEL = "e5-small"
 INDEX_KINDS = ("flat", "hnsw", "ivf")
+MATCH_MODES = ("dense", "hybrid")
 
 
 def default_cache_dir() -> Path:
@@ -43,11 +44,37 @@ class MatchConfig:
     ivf_nprobe: int = 32
     use_cache: bool = True
     cache_dir: str | None = None
+    # ranking (see scoring.py); defaults chosen by measurement, see README "Hybrid vs dense"
+    mode: str = "hybrid"
+    lexical: str = "tfidf"
+    weight_dense: float = 1.0
+    weight_lexical: float = 0.1
+    weight_skills: float = 0.05
+    weight_proximity: float = 0.05
+    proximity_scale_km: float = 25.0
+    candidate_pool: int = 100
+    calibration_slope: float | None = None
+    calibration_intercept: float | None = None
+    # criteria switched to "ignore" by default (see criteria.py); per query they can be switched again
+    ignore_criteria: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from semmatch.criteria import check_criteria_names
+        from semmatch.scoring import LEXICAL_KINDS
+
+        object.__setattr__(self, "ignore_criteria", check_criteria_names(tuple(self.ignore_criteria)))
+        if self.mode not in MATCH_MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MATCH_MODES)}, not {self.mode!r}")
+        if self.lexical not in LEXICAL_KINDS:
+            raise ConfigError(f"lexical must be one of {', '.join(LEXICAL_KINDS)}, not {self.lexical!r}")
+        _ = self.weights  # raises ConfigError on a negative or all-zero weight
+        if not isinstance(self.proximity_scale_km, (int, float)) or not self.proximity_scale_km > 0:
+            raise ConfigError(f"proximity_scale_km must be a number > 0, not {self.proximity_scale_km!r}")
+        if (self.calibration_slope is None) != (self.calibration_intercept is None):
+            raise ConfigError("calibration_slope and calibration_intercept must be given together")
         if self.index_kind not in INDEX_KINDS:
             raise ConfigError(f"index_kind must be one of {', '.join(INDEX_KINDS)}, not {self.index_kind!r}")
-        for name in ("batch_size", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
+        for name in ("batch_size", "candidate_pool", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -55,6 +82,15 @@ class MatchConfig:
             raise ConfigError(f"ivf_nlist must be a positive integer or null, not {self.ivf_nlist!r}")
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("model must be a non-empty name or path")
+
+    @property
+    def weights(self):
+        """The fusion weights as a ScoreWeights (dense only in "dense" mode)."""
+        from semmatch.scoring import ScoreWeights
+
+        if self.mode == "dense":
+            return ScoreWeights(dense=1.0)
+        return ScoreWeights(self.weight_dense, self.weight_lexical, self.weight_skills, self.weight_proximity)
 
     @property
     def resolved_cache_dir(self) -> Path:

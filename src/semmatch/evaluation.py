@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from semmatch.config import MatchConfig
+from semmatch.criteria import CRITERIA, Criteria
 from semmatch.embedder import Embedder
 from semmatch.errors import DataValidationError
 from semmatch.io import read_id_text_tsv, read_tsv_rows
@@ -20,10 +21,15 @@ from semmatch.metrics import evaluate_run
 BENCHMARK_METRICS = ("mrr", "ndcg_at_10", "recall_at_10", "recall_at_100", "success_at_1", "success_at_10")
 
 
+CRITERIA_USES = ("none", "score", "filter")
+
+
 @dataclass
 class RetrievalSet:
-    queries: pl.DataFrame  # id, text
-    corpus: pl.DataFrame  # id, text
+    """Queries and corpus as validated record frames (id, text, and optionally structured fields) plus qrels."""
+
+    queries: pl.DataFrame
+    corpus: pl.DataFrame
     qrels: dict[str, dict[str, int]]
 
 
@@ -57,8 +63,15 @@ def load_retrieval_set(queries: str | Path, corpus: str | Path, qrels: str | Pat
 
 def run_benchmark(
     data: RetrievalSet, config: MatchConfig | None = None, *, k: int = 100, embedder: Embedder | None = None,
+    criteria: str = "none",
 ) -> dict[str, Any]:
-    """Embed the corpus, retrieve top-k for every judged query and compute the benchmark metrics."""
+    """Embed the corpus, retrieve top-k for every judged query and compute the benchmark metrics.
+
+    criteria: "none" (text only), "score" (the queries' structured fields feed proximity and skills, nothing is
+    filtered) or "filter" (their fields are also applied as hard criteria, as in the product).
+    """
+    if criteria not in CRITERIA_USES:
+        raise DataValidationError(f"criteria must be one of {', '.join(CRITERIA_USES)}, not {criteria!r}")
     config = config or MatchConfig()
     judged = data.queries.filter(pl.col("id").is_in(list(data.qrels)))
     if judged.height == 0:
@@ -67,7 +80,14 @@ def run_benchmark(
     started = time.perf_counter()
     matcher.fit(data.corpus)
     indexed = time.perf_counter()
-    ranking = matcher.match(judged["text"].to_list(), k=k, query_ids=judged["id"].to_list())
+    query_criteria = None
+    if criteria != "none":
+        query_criteria = matcher.query_criteria(judged)
+        if criteria == "score":
+            query_criteria = [Criteria(c.profile, tuple((name, "ignore") for name in CRITERIA))
+                              for c in query_criteria]
+    ranking = matcher.match(judged["text"].to_list(), k=k, query_ids=judged["id"].to_list(),
+                            criteria=query_criteria, explain=False)
     finished = time.perf_counter()
     run = {q: g["id"].to_list() for (q,), g in ranking.sort(["query_id", "rank"]).group_by("query_id")}
     qrels = {q: data.qrels[q] for q in judged["id"].to_list()}
@@ -79,6 +99,10 @@ def run_benchmark(
         "model_id": embedder.model_id if embedder else config.model,
         "prompts": {"query": embedder.query_prompt, "corpus": embedder.corpus_prompt} if embedder else {},
         "index_kind": config.index_kind,
+        "mode": config.mode,
+        "weights": config.weights.as_dict(),
+        "lexical": config.lexical if config.mode == "hybrid" else None,
+        "criteria": criteria,
         "k": k,
         "queries": judged.height,
         "corpus": data.corpus.height,

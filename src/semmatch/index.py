@@ -201,11 +201,29 @@ class VectorIndex:
             raise UnknownIdError(f"not in the index: {record_id!r}")
         return self._index.reconstruct(self._id_to_faiss[record_id])
 
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of several records, in the order given."""
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([self.vector(str(i)) for i in ids])
+
+    def faiss_ids(self, ids: Sequence[str]) -> np.ndarray:
+        """Internal int64 ids of records (for `search(allowed_faiss_ids=...)`); unknown ids raise."""
+        unknown = [i for i in ids if i not in self._id_to_faiss]
+        if unknown:
+            raise UnknownIdError(f"not in the index: {unknown[:5]}")
+        return np.fromiter((self._id_to_faiss[i] for i in ids), dtype=np.int64, count=len(ids))
+
     # --------------------------------------------------------------- search
     def search(
-        self, queries: np.ndarray, k: int = 10, allowed_ids: Iterable[str] | None = None
+        self, queries: np.ndarray, k: int = 10, allowed_ids: Iterable[str] | None = None,
+        allowed_faiss_ids: np.ndarray | None = None,
     ) -> list[list[tuple[str, float]]]:
-        """Top-k (id, score) lists per query row, best first. `allowed_ids` restricts the search inside FAISS."""
+        """Top-k (id, score) lists per query row, best first.
+
+        `allowed_ids` (external ids) or `allowed_faiss_ids` (from `faiss_ids`) restrict the search inside FAISS, so
+        every allowed record can be found however many others score higher.
+        """
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, not {k!r}")
         queries = np.atleast_2d(np.ascontiguousarray(queries, dtype=np.float32))
@@ -219,8 +237,10 @@ class VectorIndex:
                 sorted(self._id_to_faiss[i] for i in set(map(str, allowed_ids)) if i in self._id_to_faiss),
                 dtype=np.int64,
             )
-            if allowed_fids.size == 0:
-                return [[] for _ in range(queries.shape[0])]
+        elif allowed_faiss_ids is not None:  # trusted: live ids from `faiss_ids`
+            allowed_fids = np.unique(np.asarray(allowed_faiss_ids, dtype=np.int64))
+        if allowed_fids is not None and allowed_fids.size == 0:
+            return [[] for _ in range(queries.shape[0])]
         if allowed_fids is not None and self.kind != "flat" and allowed_fids.size <= EXACT_SUBSET_MAX:
             return self._exact_subset_search(queries, k, allowed_fids)
         params = self._search_params(allowed_fids)

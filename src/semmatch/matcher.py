@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from semmatch.calibration import packaged_calibration
 from semmatch.config import MatchConfig
+from semmatch.criteria import CRITERIA, Criteria, CriteriaCheck, check, skill_coverage, split_skills
 from semmatch.embedder import Embedder, make_embedder
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, NotFittedError, UnknownIdError
+from semmatch.explain import build_explanation, sentence_evidence
+from semmatch.fairness import Candidates, assign, exposure_report, reorder, spread
+from semmatch.fields import FieldTable, record_profiles
 from semmatch.index import VectorIndex, atomic_directory
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
+from semmatch.scoring import COMPONENTS, Calibration, LexicalScorer, fuse, make_lexical, proximity
 
 MATCHER_FILE = "matcher.json"
 RECORDS_FILE = "records.parquet"
 OTHER_KIND = {"offers": "needs", "needs": "offers"}
+RESULT_SCHEMA = {"query_id": pl.String, "rank": pl.Int64, ID: pl.String, "score": pl.Float64,
+                 "match_pct": pl.Float64, **{c: pl.Float64 for c in COMPONENTS}, "distance_km": pl.Float64,
+                 "explanation": pl.String}
+RESULT_COLUMNS = tuple(RESULT_SCHEMA)
+
+
+@dataclass
+class Ranking:
+    """One query's top candidates: record positions, score components and fused scores, best first."""
+
+    query_id: str
+    text: str
+    criteria: Criteria
+    positions: np.ndarray
+    components: dict[str, np.ndarray]
+    scores: np.ndarray
+    checked: CriteriaCheck
 
 
 class Matcher:
@@ -45,10 +70,42 @@ class Matcher:
 
     def _as_records(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None) -> pl.DataFrame:
         if isinstance(records, (str, Path)):
-            return load_records(records, kind=self.kind, mapping=mapping)
+            frame = load_records(records, kind=self.kind, mapping=mapping)
+            record_profiles(frame, self.kind, str(records))  # structured-field errors name the file
+            return frame
         if ID in records.columns and TEXT in records.columns and mapping is None:
-            return validate_records(records, kind=self.kind, mapping=ColumnMapping(ID, (TEXT,)))
-        return validate_records(records, kind=self.kind, mapping=mapping)
+            frame = validate_records(records, kind=self.kind, mapping=ColumnMapping(ID, (TEXT,)))
+        else:
+            frame = validate_records(records, kind=self.kind, mapping=mapping)
+        record_profiles(frame, self.kind)
+        return frame
+
+    def _refresh(self) -> None:
+        """Rebuild the state derived from records_: field table, positions, FAISS ids; the lexical index lazily."""
+        ids = self.records_[ID].to_list()
+        self.texts_ = self.records_[TEXT].to_list()
+        self.fields_ = FieldTable.from_profiles(ids, record_profiles(self.records_, self.kind))
+        self.position_ = {record_id: row for row, record_id in enumerate(ids)}
+        self.faiss_ids_ = self.index_.faiss_ids(ids)
+        self.lexical_: LexicalScorer | None = None
+
+    def _lexical(self) -> LexicalScorer:
+        if self.lexical_ is None:
+            self.lexical_ = make_lexical(self.config.lexical).fit(self.texts_)
+        return self.lexical_
+
+    def with_ranking(self, **changes) -> Matcher:
+        """Change ranking settings (mode, lexical, weights, candidate_pool, calibration, ignore_criteria) in place;
+        settings that decide the embeddings (model, prompts, index) cannot change without a rebuild."""
+        frozen = {"model", "query_prompt", "corpus_prompt", "index_kind", "hnsw_m", "hnsw_ef_construction", "ivf_nlist"}
+        refused = sorted(k for k, v in changes.items() if k in frozen and v is not None)
+        if refused:
+            raise ConfigError(f"{', '.join(refused)} decide the index; rebuild it to change them")
+        config = self.config.with_options(**changes)
+        if config.lexical != self.config.lexical and hasattr(self, "lexical_"):
+            self.lexical_ = None
+        self.config = config
+        return self
 
     @property
     def query_kind(self) -> str:
@@ -71,6 +128,7 @@ class Matcher:
         index.add(frame[ID].to_list(), vectors)
         self.index_ = index
         self.records_ = frame
+        self._refresh()
         return self
 
     def upsert(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None = None) -> list[str]:
@@ -86,6 +144,7 @@ class Matcher:
             self.index_.upsert(changed[ID].to_list(), vectors)
         kept = self.records_.filter(~pl.col(ID).is_in(frame[ID].to_list()))
         self.records_ = pl.concat([kept, frame], how="diagonal_relaxed")
+        self._refresh()
         return changed[ID].to_list()
 
     def remove(self, ids: Iterable[str]) -> None:
@@ -97,11 +156,29 @@ class Matcher:
             raise UnknownIdError(f"not in this index: {unknown[:5]}")
         self.index_.remove(ids)
         self.records_ = self.records_.filter(~pl.col(ID).is_in(ids))
+        self._refresh()
 
     # -------------------------------------------------------------- match
     def match(self, texts: str | Sequence[str], k: int = 10, *, query_ids: Sequence[str] | None = None,
-              allowed_ids: Iterable[str] | None = None) -> pl.DataFrame:
-        """Rank indexed records for each text. Returns one row per (query, rank) with score and record fields."""
+              criteria: Criteria | Sequence[Criteria] | None = None, explain: bool = True,
+              load: Mapping[str, int] | None = None, allowed_ids: Iterable[str] | None = None) -> pl.DataFrame:
+        """Rank indexed records for each text under hard criteria; one row per (query, rank).
+
+        criteria: one Criteria for all texts, or one per text (None: no structured criteria, only status).
+        load: active matches per offer id, for the capacity criterion.
+        Columns: query_id, rank, id, score (fused), match_pct, the score components, distance_km,
+        explanation (JSON, see `explain.build_explanation`) and the record's fields.
+        """
+        ranked = self.rank(texts, k, query_ids=query_ids, criteria=criteria, load=load, allowed_ids=allowed_ids)
+        return self.present(ranked, explain=explain)
+
+    def rank(self, texts: str | Sequence[str], k: int = 10, *, query_ids: Sequence[str] | None = None,
+             criteria: Criteria | Sequence[Criteria] | None = None, load: Mapping[str, int] | None = None,
+             allowed_ids: Iterable[str] | None = None, full_pool: bool = False) -> list[Ranking]:
+        """The ranked candidates per query with their components, before explanation (used by batch matching).
+
+        full_pool: return the whole candidate pool (dense top-N plus lexical top-N), not only the top k.
+        """
         self._check_fitted()
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ConfigError(f"k must be a positive integer, not {k!r}")
@@ -110,28 +187,192 @@ class Matcher:
             query_ids = [str(i + 1) for i in range(len(texts))]
         if len(query_ids) != len(texts):
             raise ConfigError("query_ids and texts differ in length")
+        if criteria is None or isinstance(criteria, Criteria):
+            criteria = [criteria or Criteria()] * len(texts)
+        defaults = {name: "ignore" for name in self.config.ignore_criteria}
+        criteria = [Criteria(c.profile, tuple(sorted({**defaults, **dict(c.modes)}.items()))) for c in criteria]
+        if len(criteria) != len(texts):
+            raise ConfigError("criteria and texts differ in length")
+        restrict = None
+        if allowed_ids is not None:
+            allowed_set = set(map(str, allowed_ids))
+            restrict = np.fromiter((i in allowed_set for i in self.fields_.ids), bool, len(self.fields_))
         vectors = self._embedder().embed(texts, role="query")
-        hits = self.index_.search(vectors, k, allowed_ids=allowed_ids)
-        rows = {"query_id": [], "rank": [], ID: [], "score": []}
-        for query_id, ranked in zip(query_ids, hits):
-            for rank, (record_id, score) in enumerate(ranked, start=1):
-                rows["query_id"].append(str(query_id))
+        return [self._rank_one(str(qid), text, vector, crit, k, load, restrict, full_pool)
+                for qid, text, vector, crit in zip(query_ids, texts, vectors, criteria)]
+
+    def _rank_one(self, query_id: str, text: str, vector: np.ndarray, criteria: Criteria, k: int,
+                  load: Mapping[str, int] | None, restrict: np.ndarray | None, full_pool: bool = False) -> Ranking:
+        cfg = self.config
+        checked = check(criteria, self.fields_, query_kind=self.query_kind, texts=self.texts_, query_text=text,
+                        load=load)
+        allowed = checked.allowed if restrict is None else checked.allowed & restrict
+        positions = np.flatnonzero(allowed)
+        pool = max(k, cfg.candidate_pool)
+        weights = cfg.weights
+        selection = None if positions.size == len(self.fields_) else self.faiss_ids_[positions]
+        found = self.index_.search(vector[None, :], min(pool, max(1, positions.size)),
+                                   allowed_faiss_ids=selection)[0] if positions.size else []
+        dense = {self.position_[record_id]: score for record_id, score in found}
+        lexical_all = None
+        if cfg.mode == "hybrid" and weights.lexical > 0 and positions.size:
+            lexical_all = self._lexical().scores(text)
+            masked = np.where(allowed, lexical_all, -np.inf)
+            top = np.argpartition(-masked, min(pool, masked.size - 1))[:pool]
+            missing = [int(p) for p in top if np.isfinite(masked[p]) and int(p) not in dense]
+            if missing:
+                extra = self.index_.vectors([self.fields_.ids[p] for p in missing]) @ vector
+                dense.update(zip(missing, extra.tolist()))
+        candidates = np.asarray(sorted(dense), dtype=np.int64)
+        components = {
+            "dense": np.asarray([dense[p] for p in candidates], dtype=np.float64),
+            "lexical": lexical_all[candidates] if lexical_all is not None else np.full(candidates.size, np.nan),
+            "skills": self._skill_coverage(criteria, text, candidates),
+            "proximity": proximity(checked.distance_km[candidates], checked.both_remote[candidates],
+                                   criteria.profile.has_location, cfg.proximity_scale_km),
+        }
+        fused = fuse(components, weights)
+        order = np.lexsort((candidates, -fused))
+        order = order if full_pool else order[:k]
+        return Ranking(query_id, text, criteria, candidates[order], {n: c[order] for n, c in components.items()},
+                       fused[order], checked)
+
+    def _skill_coverage(self, criteria: Criteria, query_text: str, positions: np.ndarray) -> np.ndarray:
+        table, texts = self.fields_, self.texts_
+        if self.query_kind == "needs":
+            return np.asarray([skill_coverage(criteria.profile.skills, table.skills[p], texts[int(p)])
+                               for p in positions], dtype=np.float64)
+        return np.asarray([skill_coverage(table.skills[p], criteria.profile.skills, query_text) for p in positions],
+                          dtype=np.float64)
+
+    def present(self, rankings: Sequence[Ranking], *, explain: bool = True) -> pl.DataFrame:
+        """Turn rankings into the result frame, with match % and (optionally) an explanation per row."""
+        calibration = self.calibration()
+        rows: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
+        for ranking in rankings:
+            positions = ranking.positions
+            ids = [str(self.fields_.ids[p]) for p in positions]
+            pct = calibration.percent(ranking.scores) if calibration else [None] * len(ids)
+            evidence = (sentence_evidence(ranking.text, [self.texts_[int(p)] for p in positions],
+                                          self._embedder()) if explain else [None] * len(ids))
+            for rank, (position, record_id) in enumerate(zip(positions, ids), start=1):
+                at = rank - 1
+                rows["query_id"].append(ranking.query_id)
                 rows["rank"].append(rank)
                 rows[ID].append(record_id)
-                rows["score"].append(score)
-        result = pl.DataFrame(rows, schema={"query_id": pl.String, "rank": pl.Int64, ID: pl.String,
-                                            "score": pl.Float64})
+                rows["score"].append(float(ranking.scores[at]))
+                rows["match_pct"].append(None if pct[at] is None else round(float(pct[at]), 1))
+                for name in COMPONENTS:
+                    value = float(ranking.components[name][at])
+                    rows[name].append(None if np.isnan(value) else value)
+                distance = float(ranking.checked.distance_km[position])
+                rows["distance_km"].append(None if np.isnan(distance) else round(distance, 1))
+                rows["explanation"].append(
+                    json.dumps(self._explain(ranking, at, position, pct[at], evidence[at]), ensure_ascii=False)
+                    if explain else None)
+        result = pl.DataFrame(rows, schema=RESULT_SCHEMA)
         return result.join(self.records_, on=ID, how="left", maintain_order="left")
 
-    def match_records(self, records: pl.DataFrame | str | Path, k: int = 10,
-                      mapping: ColumnMapping | None = None) -> pl.DataFrame:
-        """Match every record of a file or frame of the other kind (e.g. all needs against an offer index)."""
+    def _explain(self, ranking: Ranking, at: int, position: int, pct: float | None, evidence) -> dict:
+        table, q = self.fields_, ranking.criteria.profile
+        checked = ranking.checked
+        if self.query_kind == "needs":
+            need_skills, offer_skills, offer_text = q.skills, table.skills[position], self.texts_[position]
+            offer_type = next(iter(table.offer_type_sets[position]), None)
+        else:
+            need_skills, offer_skills, offer_text = table.skills[position], q.skills, ranking.text
+            offer_type = next(iter(q.offer_types), None) if len(q.offer_types) == 1 else None
+        found, missing = split_skills(need_skills, offer_skills, offer_text)
+        known = {
+            "radius": bool(q.has_location and not np.isnan(checked.distance_km[position])) or bool(
+                checked.both_remote[position]),
+            "time": bool(np.isfinite(checked.overlap_from[position]) or np.isfinite(checked.overlap_until[position])),
+            "language": bool(q.languages and table.language_sets[position]),
+            "offer_type": bool(q.offer_types and table.offer_type_sets[position]),
+            "capacity": bool(np.isfinite(table.capacity[position])) and self.query_kind == "needs",
+            "skills": bool(need_skills),
+            "status": True,
+        }
+        return build_explanation(
+            components={n: None if np.isnan(v) else v for n, v in
+                        ((n, float(ranking.components[n][at])) for n in COMPONENTS)},
+            weights=self.config.weights.as_dict(), mode=self.config.mode, score=float(ranking.scores[at]),
+            match_pct=pct, evidence=evidence or [], skills_found=found, skills_missing=missing,
+            distance_km=float(checked.distance_km[position]), both_remote=bool(checked.both_remote[position]),
+            overlap=(float(checked.overlap_from[position]), float(checked.overlap_until[position])),
+            languages=sorted(set(q.languages) & table.language_sets[position]) if q.languages else
+            sorted(table.language_sets[position]),
+            offer_type=offer_type,
+            criteria={name: (bool(checked.passes[name][position]), ranking.criteria.mode(name), known[name])
+                      for name in CRITERIA},
+            condition=table.conditions[position] if self.kind == "offers" else q.condition,
+        )
+
+    def calibration(self) -> Calibration | None:
+        """The match-% calibration: from the config, else the packaged one for this model, mode and weights."""
+        cfg = self.config
+        if cfg.calibration_slope is not None:
+            return Calibration(cfg.calibration_slope, cfg.calibration_intercept)
+        return packaged_calibration(cfg)
+
+    def query_criteria(self, frame: pl.DataFrame, file: str = "<data>") -> list[Criteria]:
+        """Criteria from records of the query kind (each need's own place, radius, dates, languages, ...)."""
+        return [Criteria(p) for p in record_profiles(frame, self.query_kind, file)]
+
+    def match_records(self, records: pl.DataFrame | str | Path, k: int = 10, mapping: ColumnMapping | None = None,
+                      *, use_criteria: bool = True, explain: bool = True,
+                      load: Mapping[str, int] | None = None) -> pl.DataFrame:
+        """Match every record of a file or frame of the other kind, each under its own structured criteria."""
+        frame = self._query_frame(records, mapping)
+        criteria = self.query_criteria(frame) if use_criteria else None
+        return self.match(frame[TEXT].to_list(), k, query_ids=frame[ID].to_list(), criteria=criteria,
+                          explain=explain, load=load)
+
+    def match_batch(self, records: pl.DataFrame | str | Path, k: int = 10, mapping: ColumnMapping | None = None, *,
+                    penalty: float = 0.02, assign_offers: bool = False, exposure: Mapping[str, int] | None = None,
+                    load: Mapping[str, int] | None = None, use_criteria: bool = True,
+                    explain: bool = True) -> tuple[pl.DataFrame, dict]:
+        """Match many records at once, spreading shortlists across offers (see `fairness`).
+
+        penalty: score subtracted per earlier showing of an offer (in this batch, plus `exposure` from before).
+        assign_offers: also pick one offer per need with a capacity-respecting global assignment; it leads the
+        shortlist and is marked in the `assigned` column. Returns the result frame and an exposure report.
+        """
+        frame = self._query_frame(records, mapping)
+        criteria = self.query_criteria(frame) if use_criteria else None
+        pool = max(k, self.config.candidate_pool)
+        rankings = self.rank(frame[TEXT].to_list(), pool, query_ids=frame[ID].to_list(), criteria=criteria,
+                             load=load)
+        pools = [Candidates(r.query_id, [str(self.fields_.ids[p]) for p in r.positions], r.scores) for r in rankings]
+        chosen = spread(pools, k, penalty, exposure)
+        assigned: dict[str, str] = {}
+        if assign_offers and self.kind == "offers":
+            used = load or {}
+            capacity_left = {str(i): float(c) - used.get(str(i), 0)
+                             for i, c in zip(self.fields_.ids, self.fields_.capacity)}
+            assigned = assign(pools, capacity_left)
+        spread_rankings = []
+        for ranking, candidates, picks in zip(rankings, pools, chosen):
+            lead = candidates.ids.index(assigned[ranking.query_id]) if ranking.query_id in assigned else None
+            keep = np.asarray(reorder(picks, lead)[:k], dtype=np.int64)
+            spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria, ranking.positions[keep],
+                                           {n: c[keep] for n, c in ranking.components.items()},
+                                           ranking.scores[keep], ranking.checked))
+        result = self.present(spread_rankings, explain=explain)
+        pairs = set(assigned.items())
+        result = result.with_columns(pl.Series("assigned", [(q, i) in pairs for q, i in
+                                                            zip(result["query_id"], result[ID])], dtype=pl.Boolean))
+        report = exposure_report(result, eligible_offers=len(self.fields_))
+        report["assigned"] = len(assigned)
+        return result, report
+
+    def _query_frame(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None) -> pl.DataFrame:
         self._check_fitted()
         if isinstance(records, (str, Path)):
             frame = load_records(records, kind=self.query_kind, mapping=mapping)
-        else:
-            frame = validate_records(records, kind=self.query_kind, mapping=mapping)
-        return self.match(frame[TEXT].to_list(), k, query_ids=frame[ID].to_list())
+            record_profiles(frame, self.query_kind, str(records))  # field errors name the file
+            return frame
+        return validate_records(records, kind=self.query_kind, mapping=mapping)
 
     # -------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> Path:
@@ -176,4 +417,5 @@ class Matcher:
                                     "`semmatch index`") from exc
         if set(matcher.records_[ID].to_list()) != set(matcher.index_.ids):
             raise IndexCorruptError(f"{directory}: records and index hold different ids; rebuild the index")
+        matcher._refresh()
         return matcher

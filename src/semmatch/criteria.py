@@ -1,0 +1,215 @@
+"""Hard criteria as id selections: radius, time, language, offer type, capacity, must-have skills, status.
+
+Each criterion is "must" (records that fail it are never returned) or "ignore". The selection is computed over all
+indexed records before the vector search and handed to FAISS as an id selector, so a qualifying record is found however
+many better-scoring records fail the criteria. A value that is unknown on either side never excludes a record; the
+explanation says it is unknown. The rules are symmetric, so the same criteria serve need -> offers and offer -> needs.
+
+Rules (q = the query record, r = an indexed record):
+- radius: on site, the great-circle distance is at most the smaller of q's and r's radius (a need's Umkreis and an
+  offer's travel radius); passes regardless of distance when both sides are remote-capable.
+- time: the date windows overlap, and if both sides name weekdays, they share one.
+- language: if both sides name languages, they share one.
+- offer_type: the offer's type is among the types the need wants (a need's help_type maps to offer types).
+- capacity: an offer with a capacity has fewer active matches (`load`) than its capacity.
+- skills: every must-have skill of the need is found in the offer's skills or text (default "ignore": skills are
+  scored, not filtered).
+- status: closed, archived or matched records are left out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from semmatch.errors import ConfigError
+from semmatch.fields import FieldError, FieldTable, Profile, parse_profile
+from semmatch.geo import distances_km, lookup_town
+
+CRITERIA = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
+MODES = ("must", "ignore")
+DEFAULT_MODES = {"radius": "must", "time": "must", "language": "must", "offer_type": "must", "capacity": "must",
+                 "skills": "ignore", "status": "must"}
+
+
+def check_criteria_names(names: Iterable[str]) -> tuple[str, ...]:
+    names = tuple(names)
+    unknown = [n for n in names if n not in CRITERIA]
+    if unknown:
+        raise ConfigError(f"unknown criterion {', '.join(unknown)}; known: {', '.join(CRITERIA)}")
+    return names
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The query side of a match: its structured fields plus, per criterion, "must" or "ignore"."""
+
+    profile: Profile = field(default_factory=Profile)
+    modes: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, mode in self.modes:
+            check_criteria_names([name])
+            if mode not in MODES:
+                raise ConfigError(f"criterion {name}: mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+    def mode(self, name: str) -> str:
+        return dict(self.modes).get(name, DEFAULT_MODES[name])
+
+    def with_modes(self, ignore: Iterable[str] = (), require: Iterable[str] = ()) -> Criteria:
+        modes = dict(self.modes)
+        modes.update({n: "ignore" for n in check_criteria_names(ignore)})
+        modes.update({n: "must" for n in check_criteria_names(require)})
+        return Criteria(self.profile, tuple(sorted(modes.items())))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any] | None = None, *, kind: str = "needs", town: str | None = None,
+                    ignore: Iterable[str] = (), require: Iterable[str] = ()) -> Criteria:
+        """Criteria from canonical field values (plz, radius_km, date_from, languages, skills, offer_types, ...).
+
+        `town` is looked up when neither plz nor lat/lon is given. Bad values raise ConfigError naming the field.
+        """
+        values = {k: v for k, v in (values or {}).items() if v is not None and v != "" and v != ()}
+        if town and "plz" not in values and "lat" not in values:
+            found = lookup_town(town)
+            if found is None:
+                raise ConfigError(f"town {town!r} not found; give a PLZ instead")
+            values["lat"], values["lon"] = found
+        try:
+            profile = parse_profile(values, kind)
+        except FieldError as exc:
+            raise ConfigError(f"criterion field {exc.field}: {exc}") from None
+        return cls(profile).with_modes(ignore, require)
+
+
+# ------------------------------------------------------------------ skills
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    return re.sub(r"\s+", " ", re.sub(r"[-_/.,;:()\"'!?]+", " ", text)).strip()
+
+
+@lru_cache(maxsize=65536)
+def _folded(text: str) -> tuple[str, str]:
+    folded = _fold(text)
+    return f" {folded} ", folded.replace(" ", "")
+
+
+def skill_found(skill: str, offer_skills: Iterable[str], offer_text: str) -> bool:
+    """A must-have skill is found when it equals one of the offer's skills or occurs in its text as whole words
+    (case, umlauts, hyphens and spaces do not matter: "Online-Banking" finds "Onlinebanking")."""
+    wanted_spaced, wanted_joined = _folded(skill)
+    if not wanted_joined:
+        return True
+    for candidate in offer_skills:
+        if _folded(candidate)[1] == wanted_joined:
+            return True
+    text_spaced, text_joined = _folded(offer_text)
+    if wanted_spaced in text_spaced:
+        return True
+    return len(wanted_joined) >= 6 and wanted_joined in text_joined
+
+
+def split_skills(need_skills: Iterable[str], offer_skills: Iterable[str], offer_text: str) -> tuple[list, list]:
+    """(found, missing) must-have skills of a need in an offer."""
+    offer_skills = list(offer_skills)
+    found, missing = [], []
+    for skill in need_skills:
+        (found if skill_found(skill, offer_skills, offer_text) else missing).append(skill)
+    return found, missing
+
+
+def skill_coverage(need_skills: tuple[str, ...], offer_skills: Iterable[str], offer_text: str) -> float:
+    """Share of the need's must-have skills the offer covers; 1.0 when the need names none."""
+    if not need_skills:
+        return 1.0
+    found, _ = split_skills(need_skills, offer_skills, offer_text)
+    return len(found) / len(need_skills)
+
+
+# ----------------------------------------------------------------- selection
+@dataclass
+class CriteriaCheck:
+    """Per indexed record: which criteria pass, and the figures the explanation shows."""
+
+    passes: dict[str, np.ndarray]
+    allowed: np.ndarray
+    distance_km: np.ndarray
+    both_remote: np.ndarray
+    overlap_from: np.ndarray
+    overlap_until: np.ndarray
+
+
+def check(criteria: Criteria, table: FieldTable, *, query_kind: str, texts: list[str], query_text: str = "",
+          load: Mapping[str, int] | None = None) -> CriteriaCheck:
+    """Evaluate every criterion against every indexed record; `allowed` is the AND of the "must" criteria.
+
+    texts: the indexed records' texts (skills are also looked for there); query_text: the query's own text.
+    load: active matches per offer id, for capacity.
+    """
+    q = criteria.profile
+    n = len(table)
+    passes: dict[str, np.ndarray] = {}
+    passes["status"] = table.active.copy()
+
+    both_remote = table.remote_ok & bool(q.remote_ok)
+    if q.has_location:
+        distance = distances_km(q.lat, q.lon, table.lat, table.lon)
+        limit = np.minimum(table.radius_km, q.radius_km if q.radius_km is not None else np.inf)
+        with np.errstate(invalid="ignore"):
+            passes["radius"] = np.isnan(distance) | (distance <= limit) | both_remote
+    else:
+        distance = np.full(n, np.nan)
+        passes["radius"] = np.ones(n, dtype=bool)
+
+    q_from = float(q.date_from.toordinal()) if q.date_from else -np.inf
+    q_until = float(q.date_until.toordinal()) if q.date_until else np.inf
+    overlap_from = np.maximum(table.date_from, q_from)
+    overlap_until = np.minimum(table.date_until, q_until)
+    time_ok = overlap_from <= overlap_until
+    q_mask = sum(1 << d for d in q.weekdays)
+    if q_mask:
+        time_ok &= (table.weekday_mask == 0) | ((table.weekday_mask & q_mask) != 0)
+    passes["time"] = time_ok
+
+    if q.languages:
+        wanted = set(q.languages)
+        passes["language"] = np.fromiter((not s or bool(s & wanted) for s in table.language_sets), bool, n)
+    else:
+        passes["language"] = np.ones(n, dtype=bool)
+
+    if q.offer_types:
+        types = set(q.offer_types)
+        passes["offer_type"] = np.fromiter((not s or bool(s & types) for s in table.offer_type_sets), bool, n)
+    else:
+        passes["offer_type"] = np.ones(n, dtype=bool)
+
+    if query_kind == "needs":  # the index holds offers: their capacity counts
+        used = np.asarray([float((load or {}).get(i, 0)) for i in table.ids]) if load else np.zeros(n)
+        passes["capacity"] = table.capacity - used > 0
+    else:
+        passes["capacity"] = np.ones(n, dtype=bool)
+
+    if criteria.mode("skills") == "must":
+        if query_kind == "needs":
+            passes["skills"] = np.fromiter(
+                (skill_coverage(q.skills, s, t) == 1.0 for s, t in zip(table.skills, texts)), bool, n)
+        else:
+            passes["skills"] = np.fromiter(
+                (skill_coverage(s, q.skills, query_text) == 1.0 for s in table.skills), bool, n)
+    else:
+        passes["skills"] = np.ones(n, dtype=bool)
+
+    allowed = np.ones(n, dtype=bool)
+    for name in CRITERIA:
+        if criteria.mode(name) == "must":
+            allowed &= passes[name]
+    return CriteriaCheck(passes, allowed, distance, both_remote, overlap_from, overlap_until)
+

@@ -1,0 +1,131 @@
+"""Explanations: which sentences of the query are covered by which sentences of a match, and how well.
+
+Sentences are embedded with the same model as the records (cached, so a sentence is embedded once). For each
+sentence of the query, the best-matching sentence of the candidate and their cosine are reported, best first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from semmatch.embedder import Embedder
+
+ABBREVIATIONS = ("z.B.", "z. B.", "u.a.", "u. a.", "d.h.", "d. h.", "bzw.", "ca.", "evtl.", "ggf.", "inkl.", "usw.",
+                 "etc.", "Dr.", "Nr.", "Str.", "e.V.", "e. V.", "vgl.", "z.T.", "i.d.R.", "e.g.", "i.e.", "Mio.")
+_PLACEHOLDER = "\x1f"
+_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"'„(]?[A-ZÄÖÜ0-9])|\n+")
+MAX_SENTENCES = 12
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split German or English text into sentences (abbreviations such as "z. B." and "e.V." are kept whole)."""
+    protected = text
+    for abbreviation in ABBREVIATIONS:
+        protected = protected.replace(abbreviation, abbreviation.replace(".", _PLACEHOLDER))
+    parts = [p.replace(_PLACEHOLDER, ".").strip() for p in _SPLIT.split(protected)]
+    sentences = [p for p in parts if len(re.sub(r"\W", "", p)) >= 2]
+    if len(sentences) > MAX_SENTENCES:  # keep explanations bounded for very long texts
+        sentences = sentences[: MAX_SENTENCES - 1] + [" ".join(sentences[MAX_SENTENCES - 1:])]
+    return sentences or [text.strip()]
+
+
+@dataclass(frozen=True)
+class SentencePair:
+    query: str
+    match: str
+    similarity: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"query": self.query, "match": self.match, "similarity": round(self.similarity, 4)}
+
+
+def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[list[SentencePair]]:
+    """For each candidate: one pair per query sentence (its best-covering candidate sentence), best first."""
+    if not candidate_texts:
+        return []
+    query_sentences = split_sentences(query_text)
+    candidate_sentences = [split_sentences(t) for t in candidate_texts]
+    flat = [s for sentences in candidate_sentences for s in sentences]
+    unique = list(dict.fromkeys(query_sentences + flat))
+    vectors = embedder.embed(unique, role="query")  # symmetric: sentences on both sides
+    row = {s: i for i, s in enumerate(unique)}
+    query_vectors = vectors[[row[s] for s in query_sentences]]
+    evidence = []
+    for sentences in candidate_sentences:
+        similarity = query_vectors @ vectors[[row[s] for s in sentences]].T
+        best = similarity.argmax(axis=1)
+        pairs = [SentencePair(q, sentences[int(j)], float(similarity[i, j]))
+                 for i, (q, j) in enumerate(zip(query_sentences, best))]
+        evidence.append(sorted(pairs, key=lambda p: -p.similarity))
+    return evidence
+
+
+def coverage(pairs: list[SentencePair]) -> float:
+    """Mean best similarity over the query's sentences: how much of the query a candidate covers."""
+    return float(np.mean([p.similarity for p in pairs])) if pairs else 0.0
+
+
+def _status(passes: bool, mode: str, known: bool) -> str:
+    if not known:
+        return "unknown"
+    if passes:
+        return "pass"
+    return "fail" if mode == "must" else "fail (ignored)"
+
+
+def build_explanation(*, components: dict[str, float], weights: dict[str, float], mode: str, score: float,
+                      match_pct: float | None, evidence: list[SentencePair], skills_found: list[str],
+                      skills_missing: list[str], distance_km: float | None, both_remote: bool,
+                      overlap: tuple[float, float], languages: list[str], offer_type: str | None,
+                      criteria: dict[str, tuple[bool, str, bool]], condition: str | None) -> dict[str, object]:
+    """One match's explanation as a JSON-ready dict; `criteria` maps name -> (passes, mode, known)."""
+    import datetime as dt
+
+    start, end = overlap
+    time = None
+    if np.isfinite(start) or np.isfinite(end):
+        time = {
+            "from": dt.date.fromordinal(int(start)).isoformat() if np.isfinite(start) else None,
+            "until": dt.date.fromordinal(int(end)).isoformat() if np.isfinite(end) else None,
+            "days": int(end - start + 1) if np.isfinite(start) and np.isfinite(end) else None,
+        }
+    return {
+        "match_pct": None if match_pct is None else round(float(match_pct), 1),
+        "calibrated": match_pct is not None,
+        "score": round(float(score), 4),
+        "mode": mode,
+        "components": {name: None if value is None else round(float(value), 4) for name, value in components.items()},
+        "weights": weights,
+        "evidence": [pair.as_dict() for pair in evidence],
+        "skills": {"found": skills_found, "missing": skills_missing},
+        "distance_km": None if distance_km is None or not np.isfinite(distance_km) else round(float(distance_km), 1),
+        "remote": bool(both_remote),
+        "time": time,
+        "languages": languages,
+        "offer_type": offer_type,
+        "criteria": {name: _status(*values) for name, values in criteria.items()},
+        "condition": condition,
+    }
+
+
+def short_reason(explanation: dict[str, object], width: int = 60) -> str:
+    """One line for tables: distance or remote, skills found/total, and the best sentence of the match."""
+    parts = []
+    if explanation.get("remote"):
+        parts.append("remote")
+    elif explanation.get("distance_km") is not None:
+        parts.append(f"{explanation['distance_km']:g} km")
+    skills = explanation.get("skills") or {}
+    total = len(skills.get("found", [])) + len(skills.get("missing", []))
+    if total:
+        parts.append(f"skills {len(skills['found'])}/{total}")
+    if explanation.get("condition"):
+        parts.append("condition")
+    evidence = explanation.get("evidence") or []
+    if evidence:
+        sentence = str(evidence[0]["match"])
+        parts.append("»" + (sentence if len(sentence) <= width else sentence[: width - 1] + "…") + "«")
+    return " · ".join(parts)

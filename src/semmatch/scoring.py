@@ -1,0 +1,192 @@
+"""Score fusion: dense cosine + a lexical signal + must-have skill coverage + proximity, and the match %.
+
+Components, each per (query, candidate):
+- dense: cosine similarity of the embeddings, in [-1, 1];
+- lexical: a lexical similarity in [0, 1] (character n-gram TF-IDF cosine by default, or BM25 via bm25s);
+- skills: share of the need's must-have skills the offer covers (1 when the need names none);
+- proximity: exp(-distance / scale) on site, 1 when both sides are remote-capable or the query has no place,
+  0.5 when the candidate's place is unknown.
+The fused score is the weighted mean of the components (dense-only mode: the dense cosine). The match % is
+100 * sigmoid(slope * fused + intercept), a Platt calibration fitted on labelled pairs (see `fit_calibration`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from semmatch.errors import ConfigError
+
+COMPONENTS = ("dense", "lexical", "skills", "proximity")
+LEXICAL_KINDS = ("tfidf", "bm25")
+
+
+class LexicalScorer:
+    """Base class of lexical backends: fit on the indexed texts, score a query against all of them in [0, 1]."""
+
+    name = "base"
+
+    def fit(self, texts: list[str]) -> LexicalScorer:
+        raise NotImplementedError
+
+    def scores(self, query: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
+        """Scores against texts that are not (or not yet) fitted, e.g. for a candidate outside the index."""
+        raise NotImplementedError
+
+
+class TfidfLexicalScorer(LexicalScorer):
+    """Cosine of character 3-5-gram TF-IDF vectors (within word boundaries): robust to German compounds and
+    inflection ("Datenanalyse" shares n-grams with "Daten analysieren"), and comparable across queries."""
+
+    name = "tfidf"
+
+    def __init__(self, ngram_range: tuple[int, int] = (3, 5), min_df: int = 1):
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+
+    def fit(self, texts: list[str]) -> TfidfLexicalScorer:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
+                                           sublinear_tf=True, lowercase=True, dtype=np.float32)
+        self.matrix_ = self.vectorizer_.fit_transform(texts).tocsr()
+        return self
+
+    def scores(self, query: str) -> np.ndarray:
+        vector = self.vectorizer_.transform([query])
+        return np.asarray((self.matrix_ @ vector.T).todense()).ravel().astype(np.float64)
+
+    def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
+        vector = self.vectorizer_.transform([query])
+        others = self.vectorizer_.transform(texts)
+        return np.asarray((others @ vector.T).todense()).ravel().astype(np.float64)
+
+    def append(self, texts: list[str]) -> None:
+        """Add documents with the fitted vocabulary and IDF (refit to update IDF)."""
+        self.matrix_ = sparse.vstack([self.matrix_, self.vectorizer_.transform(texts)]).tocsr()
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.matrix_ = self.matrix_[rows]
+
+
+class Bm25LexicalScorer(LexicalScorer):
+    """Okapi BM25 (bm25s, German stop words, no stemming), divided by the best score of the query so it lies in
+    [0, 1]. BM25 scores are not comparable across queries; prefer tfidf where the match % matters."""
+
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75):
+        self.k1 = k1
+        self.b = b
+
+    def _tokens(self, texts: list[str]):
+        import bm25s
+
+        return bm25s.tokenize(texts, stopwords="de", show_progress=False, return_ids=False)
+
+    def fit(self, texts: list[str]) -> Bm25LexicalScorer:
+        import bm25s
+
+        self.texts_ = list(texts)
+        self.retriever_ = bm25s.BM25(k1=self.k1, b=self.b)
+        self.retriever_.index(bm25s.tokenize(self.texts_, stopwords="de", show_progress=False), show_progress=False)
+        return self
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = self._tokens([query])[0]
+        vocab = self.retriever_.vocab_dict
+        tokens = [t for t in tokens if t in vocab]
+        if not tokens:
+            return np.zeros(len(self.texts_))
+        raw = np.asarray(self.retriever_.get_scores(tokens), dtype=np.float64)
+        top = raw.max()
+        return raw / top if top > 0 else raw
+
+    def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
+        return Bm25LexicalScorer(self.k1, self.b).fit(texts).scores(query) if texts else np.zeros(0)
+
+    def append(self, texts: list[str]) -> None:
+        self.fit(self.texts_ + list(texts))
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.fit([self.texts_[i] for i in np.asarray(rows)])
+
+
+def make_lexical(name: str) -> LexicalScorer:
+    if name == "tfidf":
+        return TfidfLexicalScorer()
+    if name == "bm25":
+        return Bm25LexicalScorer()
+    raise ConfigError(f"lexical must be one of {', '.join(LEXICAL_KINDS)}, not {name!r}")
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    dense: float = 1.0
+    lexical: float = 0.0
+    skills: float = 0.0
+    proximity: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in COMPONENTS:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"weight_{name} must be a number >= 0, not {value!r}")
+        if self.dense + self.lexical + self.skills + self.proximity <= 0:
+            raise ConfigError("at least one score weight must be above 0")
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in COMPONENTS}
+
+
+def proximity(distance_km: np.ndarray, both_remote: np.ndarray, query_has_location: bool,
+              scale_km: float) -> np.ndarray:
+    """1 near or remote, decaying with distance; 0.5 when the candidate's place is unknown."""
+    if not query_has_location:
+        return np.ones(len(distance_km))
+    with np.errstate(invalid="ignore"):
+        near = np.exp(-np.nan_to_num(distance_km, nan=0.0) / scale_km)
+    return np.where(both_remote, 1.0, np.where(np.isnan(distance_km), 0.5, near))
+
+
+def fuse(components: dict[str, np.ndarray], weights: ScoreWeights) -> np.ndarray:
+    """Weighted mean of the components (a component whose weight is 0 does not count)."""
+    total = sum(getattr(weights, c) for c in COMPONENTS)
+    fused = np.zeros_like(np.asarray(components["dense"], dtype=np.float64))
+    for name in COMPONENTS:
+        weight = getattr(weights, name)
+        if weight:
+            fused += weight * np.asarray(components[name], dtype=np.float64)
+    return fused / total
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of a fused score to the probability that a coordinator would call the pair relevant."""
+
+    slope: float
+    intercept: float
+
+    def percent(self, scores: np.ndarray) -> np.ndarray:
+        z = self.slope * np.asarray(scores, dtype=np.float64) + self.intercept
+        return 100.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def fit_calibration(scores: np.ndarray, relevant: np.ndarray) -> Calibration:
+    """Fit a Platt calibration (logistic regression on the single score) to binary relevance labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+    relevant = np.asarray(relevant, dtype=int)
+    if len(set(relevant.tolist())) < 2:
+        raise ConfigError("calibration needs both relevant and non-relevant pairs")
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(scores, relevant)
+    return Calibration(slope=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]))
