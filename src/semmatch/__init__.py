@@ -1,6 +1,7 @@
 """semmatch: match help offered to help needed in the civic sector."""
 
 from semmatch.config import DEFAULT_MODEL, MatchConfig
+from semmatch.criteria import Criteria
 from semmatch.embedder import Embedder, EmbeddingCache, SentenceTransformerEmbedder, make_embedder
 from semmatch.errors import (
     ConfigError,
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "ColumnMapping",
     "ConfigError",
+    "Criteria",
     "DataValidationError",
     "Embedder",
     "EmbeddingCache",

@@ -295,10 +295,12 @@ def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt
 @main.command("demo")
 @click.option("--data", "data_dir", default="data/demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--out", "out_dir", default="models/demo-index", show_default=True, type=click.Path(file_okay=False))
-@click.option("--text", "text", help="A need to match (default: a sample need from the demo data).")
+@click.option("--need", "need_id", help="Id of a demo need to match with its own criteria (default: the first).")
+@click.option("--text", "text", help="A need to match as free text, without criteria.")
 @click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
-def demo_command(data_dir, out_dir, text, k):
-    """Index the demo offers (once) and show the shortlist for a sample need."""
+def demo_command(data_dir, out_dir, need_id, text, k):
+    """Index the demo offers (once) and show the explained shortlist for a demo need."""
+    from semmatch.criteria import Criteria
     from semmatch.matcher import Matcher
     from semmatch.schema import load_records
 
@@ -314,16 +316,19 @@ def demo_command(data_dir, out_dir, text, k):
     else:
         matcher = Matcher(kind="offers").fit(offers)
     matcher.save(out_dir)
+    criteria = Criteria()
     if text is None:
-        sample = load_records(needs, kind="needs").row(0, named=True)
-        text = sample["text"]
-        sample_criteria = matcher.query_criteria(load_records(needs, kind="needs").head(1))[0]
-    else:
-        from semmatch.criteria import Criteria
-
-        sample_criteria = Criteria()
+        frame = load_records(needs, kind="needs")
+        chosen = frame.filter(pl.col("id") == need_id) if need_id else frame.head(1)
+        if chosen.height == 0:
+            raise click.UsageError(f"no need {need_id!r} in {needs}")
+        text = chosen["text"][0]
+        criteria = matcher.query_criteria(chosen, str(needs))[0]
+        fields = {c: chosen[c][0] for c in ("need_id", "town", "radius_km", "remote_ok", "languages",
+                                            "must_have_skills", "help_type") if c in chosen.columns}
+        click.echo("criteria: " + ", ".join(f"{c}={v}" for c, v in fields.items() if v not in (None, "")))
     click.echo(f"need:\n  {text}\n")
-    print_ranking(matcher.match(text, k, criteria=sample_criteria))
+    print_ranking(matcher.match(text, k, criteria=criteria))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -146,6 +146,12 @@ class CriteriaCheck:
     overlap_from: np.ndarray
     overlap_until: np.ndarray
 
+    def take(self, rows: np.ndarray) -> CriteriaCheck:
+        """The checks of some records only (e.g. a ranking's candidates, in ranking order)."""
+        return CriteriaCheck({n: p[rows] for n, p in self.passes.items()}, self.allowed[rows],
+                             self.distance_km[rows], self.both_remote[rows], self.overlap_from[rows],
+                             self.overlap_until[rows])
+
 
 def check(criteria: Criteria, table: FieldTable, *, query_kind: str, texts: list[str], query_text: str = "",
           load: Mapping[str, int] | None = None) -> CriteriaCheck:

@@ -110,3 +110,63 @@ def run_benchmark(
         "search_seconds": round(finished - indexed, 2),
         "seconds": round(finished - started, 2),
     }
+
+
+DECISION_CUTOFFS = (1, 3, 5, 10, 20, 50, 100)
+CURVE_METRICS = ("ndcg", "precision", "recall", "success", "hole")
+
+
+def snapshot_hash(*frames: pl.DataFrame) -> str:
+    """A short SHA-256 over the content of some frames (rows sorted), naming the data an evaluation saw."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for frame in frames:
+        ordered = frame.sort(frame.columns) if frame.height else frame
+        digest.update(ordered.write_csv().encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def acceptance_rate(decisions: pl.DataFrame) -> float | None:
+    """Of the (need, offer) pairs a coordinator contacted, the share that was accepted (or later placed/completed)."""
+    if decisions.height == 0:
+        return None
+    pairs = decisions.group_by("need_id", "offer_id").agg(pl.col("action").alias("actions"))
+    contacted = pairs.filter(pl.col("actions").list.contains("contacted"))
+    if contacted.height == 0:
+        return None
+    accepted = contacted.filter(pl.col("actions").list.eval(pl.element().is_in(["accepted", "placed", "completed"]))
+                                .list.any())
+    return accepted.height / contacted.height
+
+
+def evaluate_decisions(matcher: Matcher, needs: pl.DataFrame, qrels: dict[str, dict[str, int]],
+                       decisions: pl.DataFrame, *, k: int = 100, use_criteria: bool = True) -> dict[str, Any]:
+    """Replay the matcher for every judged need and score its rankings against labels from decisions.
+
+    Returns metrics (MLflow-safe names), metric-vs-k curves, the rankings (ids and scores only) and counts.
+    """
+    judged = needs.filter(pl.col("id").is_in(list(qrels)))
+    if judged.height == 0:
+        raise DataValidationError("no need with recorded decisions is in the store; record decisions first")
+    criteria = matcher.query_criteria(judged) if use_criteria else None
+    ranking = matcher.match(judged["text"].to_list(), k, query_ids=judged["id"].to_list(), criteria=criteria,
+                            explain=False)
+    run = {q: g["id"].to_list() for (q,), g in ranking.sort(["query_id", "rank"]).group_by("query_id")}
+    used = {q: qrels[q] for q in judged["id"].to_list()}
+    cutoffs = [c for c in DECISION_CUTOFFS if c <= k]
+    names = ["mrr", "map"] + [f"{m}_at_{c}" for m in CURVE_METRICS for c in cutoffs]
+    metrics = evaluate_run(run, used, names)
+    rate = acceptance_rate(decisions)
+    if rate is not None:
+        metrics["acceptance_rate"] = rate
+    curves = {m: {c: metrics[f"{m}_at_{c}"] for c in cutoffs} for m in CURVE_METRICS}
+    keep = [c for c in ("query_id", "rank", "id", "score", "match_pct", "dense", "lexical", "skills", "proximity",
+                        "distance_km") if c in ranking.columns]
+    return {
+        "metrics": {name: round(value, 6) for name, value in metrics.items()},
+        "curves": curves,
+        "rankings": ranking.select(keep),
+        "needs": judged.height,
+        "judgements": sum(len(v) for v in used.values()),
+    }

@@ -63,6 +63,23 @@ def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Emb
     return evidence
 
 
+def key_sentences(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[tuple[str, float]]:
+    """For each candidate, its sentence closest to the whole query (what the match is mostly about)."""
+    if not candidate_texts:
+        return []
+    candidate_sentences = [split_sentences(t) for t in candidate_texts]
+    unique = list(dict.fromkeys([query_text] + [s for sentences in candidate_sentences for s in sentences]))
+    vectors = embedder.embed(unique, role="query")
+    row = {s: i for i, s in enumerate(unique)}
+    query_vector = vectors[row[query_text]]
+    keys = []
+    for sentences in candidate_sentences:
+        similarity = vectors[[row[s] for s in sentences]] @ query_vector
+        best = int(similarity.argmax())
+        keys.append((sentences[best], float(similarity[best])))
+    return keys
+
+
 def coverage(pairs: list[SentencePair]) -> float:
     """Mean best similarity over the query's sentences: how much of the query a candidate covers."""
     return float(np.mean([p.similarity for p in pairs])) if pairs else 0.0
@@ -80,7 +97,8 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
                       match_pct: float | None, evidence: list[SentencePair], skills_found: list[str],
                       skills_missing: list[str], distance_km: float | None, both_remote: bool,
                       overlap: tuple[float, float], languages: list[str], offer_type: str | None,
-                      criteria: dict[str, tuple[bool, str, bool]], condition: str | None) -> dict[str, object]:
+                      criteria: dict[str, tuple[bool, str, bool]], condition: str | None,
+                      key_sentence: tuple[str, float] | None = None) -> dict[str, object]:
     """One match's explanation as a JSON-ready dict; `criteria` maps name -> (passes, mode, known)."""
     import datetime as dt
 
@@ -99,6 +117,8 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
         "mode": mode,
         "components": {name: None if value is None else round(float(value), 4) for name, value in components.items()},
         "weights": weights,
+        "key_sentence": None if key_sentence is None else {"match": key_sentence[0],
+                                                           "similarity": round(key_sentence[1], 4)},
         "evidence": [pair.as_dict() for pair in evidence],
         "skills": {"found": skills_found, "missing": skills_missing},
         "distance_km": None if distance_km is None or not np.isfinite(distance_km) else round(float(distance_km), 1),
@@ -124,8 +144,8 @@ def short_reason(explanation: dict[str, object], width: int = 60) -> str:
         parts.append(f"skills {len(skills['found'])}/{total}")
     if explanation.get("condition"):
         parts.append("condition")
-    evidence = explanation.get("evidence") or []
-    if evidence:
-        sentence = str(evidence[0]["match"])
+    key = explanation.get("key_sentence") or (explanation.get("evidence") or [None])[0]
+    if key:
+        sentence = str(key["match"])
         parts.append("»" + (sentence if len(sentence) <= width else sentence[: width - 1] + "…") + "«")
     return " · ".join(parts)

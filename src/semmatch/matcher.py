@@ -15,7 +15,7 @@ from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria, CriteriaCheck, check, skill_coverage, split_skills
 from semmatch.embedder import Embedder, make_embedder
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, NotFittedError, UnknownIdError
-from semmatch.explain import build_explanation, sentence_evidence
+from semmatch.explain import build_explanation, key_sentences, sentence_evidence
 from semmatch.fairness import Candidates, assign, exposure_report, reorder, spread
 from semmatch.fields import FieldTable, record_profiles
 from semmatch.index import VectorIndex, atomic_directory
@@ -29,11 +29,13 @@ RESULT_SCHEMA = {"query_id": pl.String, "rank": pl.Int64, ID: pl.String, "score"
                  "match_pct": pl.Float64, **{c: pl.Float64 for c in COMPONENTS}, "distance_km": pl.Float64,
                  "explanation": pl.String}
 RESULT_COLUMNS = tuple(RESULT_SCHEMA)
+RANK_CHUNK = 256
 
 
 @dataclass
 class Ranking:
-    """One query's top candidates: record positions, score components and fused scores, best first."""
+    """One query's top candidates: record positions, score components, fused scores and criteria checks, all in
+    ranking order (best first)."""
 
     query_id: str
     text: str
@@ -198,21 +200,33 @@ class Matcher:
             allowed_set = set(map(str, allowed_ids))
             restrict = np.fromiter((i in allowed_set for i in self.fields_.ids), bool, len(self.fields_))
         vectors = self._embedder().embed(texts, role="query")
-        return [self._rank_one(str(qid), text, vector, crit, k, load, restrict, full_pool)
-                for qid, text, vector, crit in zip(query_ids, texts, vectors, criteria)]
+        rankings: list[Ranking] = []
+        for start in range(0, len(texts), RANK_CHUNK):  # bounds the memory of the per-query criteria checks
+            chunk = range(start, min(start + RANK_CHUNK, len(texts)))
+            checks = [check(criteria[i], self.fields_, query_kind=self.query_kind, texts=self.texts_,
+                            query_text=texts[i], load=load) for i in chunk]
+            allowed = [c.allowed if restrict is None else c.allowed & restrict for c in checks]
+            pool = max(k, self.config.candidate_pool)
+            unfiltered = [j for j, a in enumerate(allowed) if a.all()]
+            dense_hits: dict[int, list[tuple[str, float]]] = {}
+            if unfiltered:  # one batched FAISS call for the queries without a selective criterion
+                found = self.index_.search(vectors[[chunk[j] for j in unfiltered]], min(pool, len(self.fields_)))
+                dense_hits = dict(zip(unfiltered, found))
+            rankings += [self._rank_one(str(query_ids[i]), texts[i], vectors[i], criteria[i], checks[j], allowed[j],
+                                        k, dense_hits.get(j), full_pool) for j, i in enumerate(chunk)]
+        return rankings
 
-    def _rank_one(self, query_id: str, text: str, vector: np.ndarray, criteria: Criteria, k: int,
-                  load: Mapping[str, int] | None, restrict: np.ndarray | None, full_pool: bool = False) -> Ranking:
+    def _rank_one(self, query_id: str, text: str, vector: np.ndarray, criteria: Criteria, checked: CriteriaCheck,
+                  allowed: np.ndarray, k: int, found: list[tuple[str, float]] | None,
+                  full_pool: bool = False) -> Ranking:
         cfg = self.config
-        checked = check(criteria, self.fields_, query_kind=self.query_kind, texts=self.texts_, query_text=text,
-                        load=load)
-        allowed = checked.allowed if restrict is None else checked.allowed & restrict
         positions = np.flatnonzero(allowed)
         pool = max(k, cfg.candidate_pool)
         weights = cfg.weights
-        selection = None if positions.size == len(self.fields_) else self.faiss_ids_[positions]
-        found = self.index_.search(vector[None, :], min(pool, max(1, positions.size)),
-                                   allowed_faiss_ids=selection)[0] if positions.size else []
+        if found is None and positions.size:
+            found = self.index_.search(vector[None, :], min(pool, positions.size),
+                                       allowed_faiss_ids=self.faiss_ids_[positions])[0]
+        found = found or []
         dense = {self.position_[record_id]: score for record_id, score in found}
         lexical_all = None
         if cfg.mode == "hybrid" and weights.lexical > 0 and positions.size:
@@ -235,7 +249,7 @@ class Matcher:
         order = np.lexsort((candidates, -fused))
         order = order if full_pool else order[:k]
         return Ranking(query_id, text, criteria, candidates[order], {n: c[order] for n, c in components.items()},
-                       fused[order], checked)
+                       fused[order], checked.take(candidates[order]))
 
     def _skill_coverage(self, criteria: Criteria, query_text: str, positions: np.ndarray) -> np.ndarray:
         table, texts = self.fields_, self.texts_
@@ -253,8 +267,11 @@ class Matcher:
             positions = ranking.positions
             ids = [str(self.fields_.ids[p]) for p in positions]
             pct = calibration.percent(ranking.scores) if calibration else [None] * len(ids)
-            evidence = (sentence_evidence(ranking.text, [self.texts_[int(p)] for p in positions],
-                                          self._embedder()) if explain else [None] * len(ids))
+            matched_texts = [self.texts_[int(p)] for p in positions]
+            evidence, keys = [None] * len(ids), [None] * len(ids)
+            if explain:
+                evidence = sentence_evidence(ranking.text, matched_texts, self._embedder())
+                keys = key_sentences(ranking.text, matched_texts, self._embedder())
             for rank, (position, record_id) in enumerate(zip(positions, ids), start=1):
                 at = rank - 1
                 rows["query_id"].append(ranking.query_id)
@@ -265,15 +282,16 @@ class Matcher:
                 for name in COMPONENTS:
                     value = float(ranking.components[name][at])
                     rows[name].append(None if np.isnan(value) else value)
-                distance = float(ranking.checked.distance_km[position])
+                distance = float(ranking.checked.distance_km[at])
                 rows["distance_km"].append(None if np.isnan(distance) else round(distance, 1))
                 rows["explanation"].append(
-                    json.dumps(self._explain(ranking, at, position, pct[at], evidence[at]), ensure_ascii=False)
+                    json.dumps(self._explain(ranking, at, position, pct[at], evidence[at], keys[at]),
+                               ensure_ascii=False)
                     if explain else None)
         result = pl.DataFrame(rows, schema=RESULT_SCHEMA)
         return result.join(self.records_, on=ID, how="left", maintain_order="left")
 
-    def _explain(self, ranking: Ranking, at: int, position: int, pct: float | None, evidence) -> dict:
+    def _explain(self, ranking: Ranking, at: int, position: int, pct: float | None, evidence, key) -> dict:
         table, q = self.fields_, ranking.criteria.profile
         checked = ranking.checked
         if self.query_kind == "needs":
@@ -284,9 +302,8 @@ class Matcher:
             offer_type = next(iter(q.offer_types), None) if len(q.offer_types) == 1 else None
         found, missing = split_skills(need_skills, offer_skills, offer_text)
         known = {
-            "radius": bool(q.has_location and not np.isnan(checked.distance_km[position])) or bool(
-                checked.both_remote[position]),
-            "time": bool(np.isfinite(checked.overlap_from[position]) or np.isfinite(checked.overlap_until[position])),
+            "radius": bool(q.has_location and not np.isnan(checked.distance_km[at])) or bool(checked.both_remote[at]),
+            "time": bool(np.isfinite(checked.overlap_from[at]) or np.isfinite(checked.overlap_until[at])),
             "language": bool(q.languages and table.language_sets[position]),
             "offer_type": bool(q.offer_types and table.offer_type_sets[position]),
             "capacity": bool(np.isfinite(table.capacity[position])) and self.query_kind == "needs",
@@ -297,13 +314,13 @@ class Matcher:
             components={n: None if np.isnan(v) else v for n, v in
                         ((n, float(ranking.components[n][at])) for n in COMPONENTS)},
             weights=self.config.weights.as_dict(), mode=self.config.mode, score=float(ranking.scores[at]),
-            match_pct=pct, evidence=evidence or [], skills_found=found, skills_missing=missing,
-            distance_km=float(checked.distance_km[position]), both_remote=bool(checked.both_remote[position]),
-            overlap=(float(checked.overlap_from[position]), float(checked.overlap_until[position])),
+            match_pct=pct, evidence=evidence or [], key_sentence=key, skills_found=found, skills_missing=missing,
+            distance_km=float(checked.distance_km[at]), both_remote=bool(checked.both_remote[at]),
+            overlap=(float(checked.overlap_from[at]), float(checked.overlap_until[at])),
             languages=sorted(set(q.languages) & table.language_sets[position]) if q.languages else
             sorted(table.language_sets[position]),
             offer_type=offer_type,
-            criteria={name: (bool(checked.passes[name][position]), ranking.criteria.mode(name), known[name])
+            criteria={name: (bool(checked.passes[name][at]), ranking.criteria.mode(name), known[name])
                       for name in CRITERIA},
             condition=table.conditions[position] if self.kind == "offers" else q.condition,
         )
@@ -357,7 +374,7 @@ class Matcher:
             keep = np.asarray(reorder(picks, lead)[:k], dtype=np.int64)
             spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria, ranking.positions[keep],
                                            {n: c[keep] for n, c in ranking.components.items()},
-                                           ranking.scores[keep], ranking.checked))
+                                           ranking.scores[keep], ranking.checked.take(keep)))
         result = self.present(spread_rankings, explain=explain)
         pairs = set(assigned.items())
         result = result.with_columns(pl.Series("assigned", [(q, i) in pairs for q, i in

@@ -59,8 +59,8 @@ class TfidfLexicalScorer(LexicalScorer):
         return self
 
     def scores(self, query: str) -> np.ndarray:
-        vector = self.vectorizer_.transform([query])
-        return np.asarray((self.matrix_ @ vector.T).todense()).ravel().astype(np.float64)
+        vector = self.vectorizer_.transform([query]).toarray().ravel()  # sparse matrix x dense vector is fastest
+        return np.asarray(self.matrix_ @ vector, dtype=np.float64).ravel()
 
     def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
         if not texts:
