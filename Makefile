@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint benchmark clean
+.PHONY: setup demo test test-fast lint benchmark clean postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ demo: $(STAMP)
 	$(BIN)/semmatch models --prepare e5-small
 	$(BIN)/semmatch demo
 
-test: $(STAMP)
+# PostgreSQL server binaries for the store's PostgreSQL tests (Debian package; they skip with a reason without it)
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
+	  echo "PostgreSQL could not be installed here: the PostgreSQL store tests will skip"
+
+test: $(STAMP) postgres
 	$(BIN)/python -m ruff check src tests data evaluation
 	$(BIN)/python -m pytest
 

@@ -331,5 +331,7 @@ def demo_command(data_dir, out_dir, need_id, text, k):
     print_ranking(matcher.match(text, k, criteria=criteria))
 
 
+from semmatch import cli_store  # noqa: E402,F401  (registers the store commands on `main`)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -54,3 +54,15 @@ class UnknownIdError(SemmatchError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else "unknown id"
+
+
+class StoreError(SemmatchError):
+    """The decision store cannot be opened or migrated, or a request to it is invalid."""
+
+
+class InvalidDecisionError(StoreError, ValueError):
+    """A decision has an unknown action, a rating out of range or a timestamp without time zone."""
+
+
+class ContactCapError(StoreError):
+    """Recording one more 'contacted' for an offer would exceed the cap of contacts per offer per 7 days."""

@@ -1,0 +1,182 @@
+"""`semmatch` commands around the decision store: import, reindex, decide, labels, simulate, evaluate.
+
+The store is the system of record (`--db`, default `$SEMMATCH_DATABASE_URL` or `sqlite:///semmatch.db`); index folders
+are derived from it. Evaluation runs are tracked in MLflow (`$MLFLOW_TRACKING_URI`, default `sqlite:///mlflow.db`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+import polars as pl
+
+from semmatch.cli import _config, _mapping, main, mapping_options
+
+db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
+
+
+def _store(db_url: str | None, contact_cap: int | None = 3):
+    from semmatch.store import Store
+
+    return Store(db_url, contact_cap_per_week=contact_cap)
+
+
+@main.command("import")
+@click.argument("records_file", type=click.Path(dir_okay=False))
+@click.option("--kind", type=click.Choice(["offers", "needs"]), required=True, help="What the file holds.")
+@mapping_options
+@db_option
+def import_command(records_file, kind, id_column, text_columns, contact_columns, db_url):
+    """Import needs or offers from a file into the store (new ids inserted, changed ones updated, all or nothing)."""
+    with _store(db_url) as store:
+        counts = store.import_file(kind, records_file, mapping=_mapping(id_column, text_columns, contact_columns))
+    click.echo(f"{kind}: {counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged")
+
+
+def sync_index(store, kind: str, out_dir: str | Path, config=None):
+    """Build the index of one kind from the store, or bring an existing one up to date (only changes embedded)."""
+    from semmatch.errors import IndexCorruptError
+    from semmatch.matcher import Matcher
+
+    records = store.records(kind)
+    if records.height == 0:
+        raise click.ClickException(f"the store holds no {kind}; import some with `semmatch import FILE --kind {kind}`")
+    if (Path(out_dir) / "matcher.json").is_file():
+        try:
+            matcher = Matcher.load(out_dir, config=config)
+        except IndexCorruptError:
+            matcher = None
+        if matcher is not None and matcher.kind == kind:
+            gone = set(matcher.records_["id"].to_list()) - set(records["id"].to_list())
+            if gone:
+                matcher.remove(gone)
+            changed = matcher.upsert(records)
+            matcher.save(out_dir)
+            return matcher, len(changed)
+    matcher = Matcher(config, kind=kind).fit(records)
+    matcher.save(out_dir)
+    return matcher, records.height
+
+
+@main.command("reindex")
+@click.option("--kind", type=click.Choice(["offers", "needs"]), default="offers", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Index folder.")
+@click.option("--model", help="Model name or folder (default e5-small).")
+@db_option
+def reindex_command(kind, out_dir, model, db_url):
+    """Build or update an index folder from the store (archived records are left out)."""
+    with _store(db_url) as store:
+        matcher, embedded = sync_index(store, kind, out_dir, _config(None, model=model) if model else None)
+    click.echo(f"index {out_dir}: {len(matcher.index_)} {kind}, {embedded} (re)indexed")
+
+
+@main.command("decide")
+@click.argument("need_id")
+@click.argument("offer_id")
+@click.argument("action", type=click.Choice(["shown", "contacted", "accepted", "declined", "placed", "completed"]))
+@click.option("--reason", help="Why it was declined.")
+@click.option("--rating", type=click.IntRange(1, 5), help="Outcome rating of a completed match (1-5).")
+@click.option("--note", help="A free note (no personal data, please).")
+@click.option("--by", "decided_by", help="Who decided (a coordinator's handle).")
+@db_option
+def decide_command(need_id, offer_id, action, reason, rating, note, decided_by, db_url):
+    """Record a coordinator's decision on a (need, offer) pair; the log is append-only."""
+    with _store(db_url) as store:
+        decision_id = store.record_decision(need_id, offer_id, action, reason=reason, rating=rating, note=note,
+                                            decided_by=decided_by)
+    click.echo(f"decision {decision_id}: {need_id} / {offer_id} {action}")
+
+
+@main.command("labels")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="TREC qrels file to write.")
+@db_option
+def labels_command(out_file, db_url):
+    """Export graded relevance labels derived from the decisions as TREC qrels (need 0 offer grade)."""
+    from semmatch.feedback import labels, write_qrels
+
+    with _store(db_url) as store:
+        frame = labels(store)
+    write_qrels(frame, out_file)
+    click.echo(f"wrote {frame.height} labels for {frame['need_id'].n_unique()} needs to {out_file}")
+
+
+@main.command("simulate")
+@click.option("--data", "data_dir", default="data/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--index", "index_dir", default="models/demo-index", show_default=True, type=click.Path(file_okay=False))
+@click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--needs", "max_needs", type=click.IntRange(1), help="Only the first N needs.")
+@click.option("--seed", default=42, show_default=True, type=int)
+@db_option
+def simulate_command(data_dir, index_dir, k, max_needs, seed, db_url):
+    """SIMULATION: import the demo data and record decisions of a simulated coordinator (from the hidden labels)."""
+    from semmatch.simulate import demo_grades, simulate
+
+    data = Path(data_dir)
+    with _store(db_url) as store:
+        for kind in ("offers", "needs"):
+            store.import_file(kind, data / f"{kind}.csv")
+        matcher, _ = sync_index(store, "offers", index_dir)
+        needs = store.records("needs")
+        if max_needs:
+            needs = needs.head(max_needs)
+        shortlists = matcher.match_records(needs, k, explain=False, load=store.load())
+        store.record_matches(shortlists, model=matcher.index_.model_id)
+        written = simulate(store, shortlists, demo_grades(data / "ground_truth.csv"), seed=seed)
+    click.echo("simulated decisions (not real coordinators): " + json.dumps(dict(sorted(written.items()))))
+
+
+@main.command("evaluate")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False),
+              help="Replay this saved matcher (default: build one from the store with --model/--config).")
+@click.option("--model", help="Model name or folder for a fresh matcher.")
+@click.option("--mode", type=click.Choice(["dense", "hybrid"]), help="Ranking mode.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
+@click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--no-criteria", is_flag=True, help="Ignore the needs' own fields (text only).")
+@click.option("--run-name", help="Name of the MLflow run.")
+@click.option("--experiment", default="semmatch", show_default=True)
+@click.option("--compare", is_flag=True, help="Only print a table of the tracked runs.")
+@db_option
+def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_name, experiment, compare, db_url):
+    """Replay a matcher against the recorded decisions and log params, metrics and artifacts to MLflow."""
+    from semmatch import tracking
+
+    if compare:
+        table = tracking.runs_table(experiment)
+        with pl.Config(tbl_rows=max(table.height, 1), tbl_cols=20, tbl_width_chars=200, fmt_str_lengths=40):
+            click.echo(str(table) if table.height else "no runs tracked yet")
+        return
+    from semmatch.evaluation import evaluate_decisions, snapshot_hash
+    from semmatch.feedback import labels, to_qrels
+    from semmatch.matcher import Matcher
+
+    with _store(db_url) as store:
+        needs = store.records("needs", include_archived=True)
+        decisions = store.decisions()
+        label_frame = labels(store)
+        if index_dir:
+            matcher = Matcher.load(index_dir).with_ranking(mode=mode)
+        else:
+            config = _config(config_path, model=model, mode=mode)
+            matcher = Matcher(config).fit(store.records("offers", include_archived=True))
+    if label_frame.height == 0:
+        raise click.ClickException("no labels yet: record decisions (semmatch decide / the app / semmatch simulate)")
+    result = evaluate_decisions(matcher, needs, to_qrels(label_frame), decisions, k=k, use_criteria=not no_criteria)
+    cfg = matcher.config
+    data_hash = snapshot_hash(decisions.select("need_id", "offer_id", "action", "decided_at").cast(pl.String),
+                              matcher.records_.select("id", "text"), needs.select("id", "text"))
+    params = {"model": cfg.model, "model_id": matcher.index_.model_id, "index_kind": cfg.index_kind,
+              "mode": cfg.mode, "lexical": cfg.lexical, "weights": cfg.weights.as_dict(),
+              "candidate_pool": cfg.candidate_pool, "criteria": "ignored" if no_criteria else "needs' own fields",
+              "ignore_criteria": list(cfg.ignore_criteria), "k": k, "data_hash": data_hash,
+              "needs_judged": result["needs"], "judgements": result["judgements"], "offers": len(matcher.index_)}
+    run_id = tracking.log_run(
+        run_name=run_name or f"{cfg.model}-{cfg.mode}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}", params=params,
+        metrics=result["metrics"], tables={"rankings": result["rankings"], "labels": label_frame},
+        curves=result["curves"], json_artifacts={"config": cfg.to_dict()}, experiment=experiment)
+    shown = {m: result["metrics"][m] for m in ("ndcg_at_10", "mrr", "precision_at_10", "recall_at_10",
+                                               "hole_at_10", "acceptance_rate") if m in result["metrics"]}
+    click.echo(json.dumps({"run_id": run_id, "data_hash": data_hash, **shown}, indent=1))

@@ -1,0 +1,126 @@
+"""What the decision log says: relevance labels (qrels) for evaluation, and the load and exposure of offers.
+
+Relevance grades per (need, offer), from the latest judging decision of the pair (ordered by decided_at, then id):
+
+    completed, rating 4-5 or no rating   3   the help was given and worked
+    placed                               3   the offer was placed with the need
+    completed, rating 3                  2   done, middling outcome: as good as an accepted candidate
+    accepted                             2   both sides agreed
+    completed, rating 1-2                1   a plausible candidate (contact, agreement) whose outcome was poor
+    contacted                            1   the coordinator found it worth a contact
+    declined                             0   judged not suitable (an explicit negative)
+
+'shown' is no judgement: it never sets or changes a grade, and a pair that was only shown has no label at all.
+Because the latest judging decision counts, a pair contacted and then declined is 0, and accepted then placed is 3.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from semmatch.errors import StoreError
+
+if TYPE_CHECKING:
+    from semmatch.store import Store
+
+ACTION_GRADES = {"placed": 3, "accepted": 2, "contacted": 1, "declined": 0}
+COMPLETED_GRADES = {None: 3, 5: 3, 4: 3, 3: 2, 2: 1, 1: 1}
+LOAD_OPENING = ("accepted", "placed")
+LOAD_CLOSING = ("declined", "completed")
+LABEL_SCHEMA = {"need_id": pl.String, "offer_id": pl.String, "grade": pl.Int64}
+
+
+def grade(action: str, rating: int | None = None) -> int | None:
+    """The relevance grade of one decision (see the module docstring); None for 'shown' (no judgement)."""
+    if action == "completed":
+        return COMPLETED_GRADES[rating]
+    return ACTION_GRADES.get(action)
+
+
+def labels_from_decisions(log: pl.DataFrame) -> pl.DataFrame:
+    """Graded labels (need_id, offer_id, grade) from a decision log frame (as `Store.decisions()` returns)."""
+    judged = log.filter(pl.col("action") != "shown").sort("decided_at", "id")
+    latest: dict[tuple[str, str], int] = {}
+    for need, offer, action, rating in judged.select("need_id", "offer_id", "action", "outcome_rating").iter_rows():
+        value = grade(action, rating)
+        if value is not None:
+            latest[(need, offer)] = value
+    rows = sorted(latest.items())
+    return pl.DataFrame({"need_id": [k[0] for k, _ in rows], "offer_id": [k[1] for k, _ in rows],
+                         "grade": [g for _, g in rows]}, schema=LABEL_SCHEMA)
+
+
+def labels(store: Store, *, need_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """Graded relevance labels (need_id, offer_id, grade 0-3) from the store's decisions; see the module docstring."""
+    frame = labels_from_decisions(store.decisions())
+    return frame.filter(pl.col("need_id").is_in(list(need_ids))) if need_ids is not None else frame
+
+
+def to_qrels(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """{need_id: {offer_id: grade}}, the form `semmatch.evaluation` and `semmatch.metrics` use."""
+    missing = [c for c in LABEL_SCHEMA if c not in frame.columns]
+    if missing:
+        raise StoreError(f"label frame lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}")
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    for need, offer, value in frame.select(*LABEL_SCHEMA).iter_rows():
+        qrels[need][offer] = int(value)
+    return dict(qrels)
+
+
+def write_qrels(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write labels as TREC qrels, `need_id 0 offer_id grade`, tab separated (read by `evaluation.read_qrels`)."""
+    path = Path(path)
+    lines = []
+    for need, docs in to_qrels(frame).items():
+        for offer, value in docs.items():
+            if any(c.isspace() for c in need + offer):
+                raise StoreError(f"need {need!r} / offer {offer!r}: an id with white space cannot be written as qrels")
+            lines.append(f"{need}\t0\t{offer}\t{value}\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def offer_status(log: pl.DataFrame, offer_ids: Sequence[str], *, now: dt.datetime) -> pl.DataFrame:
+    """Per offer, from a decision log frame:
+
+    shown / contacted: how many such decisions; contacted_7d: 'contacted' in the 7 days up to `now`;
+    accepted / placed: whether the offer was ever accepted / placed (for any need); active_load: needs for which the
+    latest of accepted, placed, declined, completed is accepted or placed (an open engagement).
+    """
+    counts: dict[str, dict[str, int]] = {o: {"shown": 0, "contacted": 0, "contacted_7d": 0} for o in offer_ids}
+    flags: dict[str, set[str]] = {o: set() for o in offer_ids}
+    state: dict[tuple[str, str], str] = {}
+    week_ago = now - dt.timedelta(days=7)
+    for need, offer, action, at in log.sort("decided_at", "id").select(
+            "need_id", "offer_id", "action", "decided_at").iter_rows():
+        if offer not in counts:
+            continue
+        if action in ("shown", "contacted"):
+            counts[offer][action] += 1
+            if action == "contacted" and week_ago < at <= now:
+                counts[offer]["contacted_7d"] += 1
+        if action in LOAD_OPENING:
+            flags[offer].add(action)
+        if action in LOAD_OPENING + LOAD_CLOSING:
+            state[(need, offer)] = action
+    active: dict[str, int] = defaultdict(int)
+    for (_, offer), action in state.items():
+        if action in LOAD_OPENING:
+            active[offer] += 1
+    return pl.DataFrame({
+        "offer_id": list(offer_ids),
+        **{name: [counts[o][name] for o in offer_ids] for name in ("shown", "contacted", "contacted_7d")},
+        "accepted": ["accepted" in flags[o] for o in offer_ids],
+        "placed": ["placed" in flags[o] for o in offer_ids],
+        "active_load": [active[o] for o in offer_ids],
+    }, schema={"offer_id": pl.String, "shown": pl.Int64, "contacted": pl.Int64, "contacted_7d": pl.Int64,
+               "accepted": pl.Boolean, "placed": pl.Boolean, "active_load": pl.Int64})

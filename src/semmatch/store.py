@@ -1,0 +1,466 @@
+"""The decision store: needs, offers, their contact data, proposed matches and an append-only log of decisions.
+
+Any SQLAlchemy URL works; SQLite (the default, `semmatch.db` in the current directory) and PostgreSQL are tested.
+The schema is created and changed only by the Alembic migrations in `semmatch/migrations`, run on every open.
+Contact data (names, e-mail, phone, address) lives in its own table: `records()` never returns it and
+`forget_contacts()` deletes it. Decisions cannot be changed or deleted: the database rejects UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from semmatch.errors import ContactCapError, InvalidDecisionError, StoreError, UnknownIdError
+from semmatch.io import read_table
+from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, is_contact_column, validate_records
+
+STATUSES = ("open", "matched", "closed", "stale", "archived")
+STATUS_ALIASES = {**{s: s for s in STATUSES}, "offen": "open", "aktiv": "open", "active": "open",
+                  "vermittelt": "matched", "geschlossen": "closed", "inactive": "closed", "inaktiv": "closed",
+                  "archiviert": "archived"}
+ACTIONS = ("shown", "contacted", "accepted", "declined", "placed", "completed")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CHUNK = 500
+
+metadata = sa.MetaData()
+STAMP = sa.DateTime(timezone=True)
+
+
+def _record_table(name: str) -> sa.Table:
+    return sa.Table(name, metadata, sa.Column("id", sa.String(200), primary_key=True),
+                    sa.Column("text", sa.Text), sa.Column("title", sa.Text), sa.Column("description", sa.Text),
+                    sa.Column("fields", sa.Text), sa.Column("status", sa.String(16)),
+                    sa.Column("created_at", STAMP), sa.Column("updated_at", STAMP))
+
+
+TABLES = {"needs": _record_table("needs"), "offers": _record_table("offers")}
+contacts = sa.Table("contacts", metadata, sa.Column("kind", sa.String(16), primary_key=True),
+                    sa.Column("record_id", sa.String(200), primary_key=True),
+                    sa.Column("field", sa.String(200), primary_key=True), sa.Column("value", sa.Text))
+matches = sa.Table("matches", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                   sa.Column("need_id", sa.String(200)), sa.Column("offer_id", sa.String(200)),
+                   sa.Column("rank", sa.Integer), sa.Column("score", sa.Float), sa.Column("match_pct", sa.Float),
+                   sa.Column("model", sa.String(200)), sa.Column("explanation", sa.Text),
+                   sa.Column("created_at", STAMP))
+decisions = sa.Table("decisions", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("need_id", sa.String(200)), sa.Column("offer_id", sa.String(200)),
+                     sa.Column("action", sa.String(16)), sa.Column("reason", sa.Text),
+                     sa.Column("outcome_rating", sa.Integer), sa.Column("note", sa.Text),
+                     sa.Column("decided_by", sa.String(200)), sa.Column("decided_at", STAMP))
+DECISION_SCHEMA = {"id": pl.Int64, "need_id": pl.String, "offer_id": pl.String, "action": pl.String,
+                   "reason": pl.String, "outcome_rating": pl.Int64, "note": pl.String, "decided_by": pl.String,
+                   "decided_at": pl.Datetime("us", "UTC")}
+
+
+def default_database_url() -> str:
+    """$SEMMATCH_DATABASE_URL, else the SQLite file `semmatch.db` in the current directory."""
+    return os.environ.get("SEMMATCH_DATABASE_URL") or "sqlite:///semmatch.db"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(value: dt.datetime | None, what: str = "timestamp") -> dt.datetime:
+    """An aware UTC datetime; SQLite hands stored values back naive (they were written as UTC)."""
+    if value is None:
+        return utcnow()
+    if value.tzinfo is None:
+        raise InvalidDecisionError(f"{what} {value.isoformat()} has no time zone; pass an aware datetime (UTC)")
+    return value.astimezone(dt.UTC)
+
+
+def _read_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _as_text(value: Any) -> str | None:
+    """Field values are stored as strings: text as is, everything else as JSON (numbers, booleans, lists)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in RECORD_KINDS:
+        raise StoreError(f"kind must be one of {', '.join(RECORD_KINDS)}, not {kind!r}")
+    return kind
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin, never implicitly
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Writers take the lock up front (BEGIN IMMEDIATE) so that concurrent writers wait for the busy timeout
+    # instead of failing when a read transaction tries to upgrade to a write.
+    immediate = connection.get_execution_options().get("semmatch_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """Needs, offers, contacts, proposed matches and decisions in one database.
+
+    url: any SQLAlchemy URL (None: `default_database_url()`). contact_cap_per_week: at most this many
+    'contacted' decisions per offer in any 7 days (None: no cap). Opening runs the migrations (`upgrade head`).
+    Every write is one transaction, committed before the method returns.
+    """
+
+    def __init__(self, url: str | None = None, *, contact_cap_per_week: int | None = 3):
+        self.url = url or default_database_url()
+        if contact_cap_per_week is not None and (not isinstance(contact_cap_per_week, int) or contact_cap_per_week < 1):
+            raise StoreError(f"contact_cap_per_week must be a positive integer or None, not {contact_cap_per_week!r}")
+        self.contact_cap_per_week = contact_cap_per_week
+        try:
+            self.engine: Engine = sa.create_engine(self.url)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot open database {self._safe_url()}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        try:
+            self._migrate()
+        except sa.exc.OperationalError as exc:
+            self.engine.dispose()
+            raise StoreError(f"cannot open database {self._safe_url()}: {exc.orig}") from exc
+
+    def _safe_url(self) -> str:
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":  # one migrating process at a time
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7312604)")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(semmatch_write=True)
+            with conn.begin():
+                yield conn
+
+    def revision(self) -> str | None:
+        """The Alembic revision the database is at."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    # records ------------------------------------------------------------------------------------------------------
+
+    def import_file(self, kind: str, path: str | Path, mapping: ColumnMapping | None = None) -> dict[str, int]:
+        """Read (`semmatch.io.read_table`), validate and store a file of needs or offers; see `import_records`."""
+        return self.import_records(kind, read_table(path), mapping=mapping, file=str(path))
+
+    def import_records(self, kind: str, frame: pl.DataFrame, *, mapping: ColumnMapping | None = None,
+                       file: str = "<data>") -> dict[str, int]:
+        """Insert new and update changed records from a raw input frame, in one transaction.
+
+        The frame is validated with `semmatch.schema.validate_records` (ids, texts; a bad row raises
+        DataValidationError naming file, row and column, and nothing is written). A frame that already has `id` and
+        `text` columns is taken as validated (text is not rebuilt from title/description). Contact columns
+        (`is_contact_column`, plus `mapping.contact_columns`) go to the contacts table only; a file with contact
+        columns replaces the stored contact data of its records. A recognised `status` column (open, matched, closed,
+        archived, ... ) sets the status; otherwise new records are 'open' and existing ones keep theirs.
+        updated_at changes only when something changed. Returns counts: inserted, updated, unchanged.
+        """
+        kind = _check_kind(kind)
+        if mapping is None and ID in frame.columns and TEXT in frame.columns:
+            mapping = ColumnMapping(id_column=ID, text_columns=(TEXT,))
+        mapping = mapping or ColumnMapping()
+        valid = validate_records(frame, kind=kind, mapping=mapping, file=file)
+        id_column, _ = mapping.resolve(frame.columns, kind, file)
+        contact_columns = [c for c in frame.columns if c != id_column and is_contact_column(c, mapping.contact_columns)]
+        rows = [self._row(record, None) for record in valid.iter_rows(named=True)]
+        if contact_columns:  # validate_records keeps the row order
+            for row, raw in zip(rows, frame.select(contact_columns).iter_rows(named=True)):
+                row["contacts"] = {c: str(_as_text(v)).strip() for c, v in raw.items()
+                                   if v is not None and str(v).strip()}
+        return self._store_rows(kind, rows)
+
+    def upsert_record(self, kind: str, record: dict[str, Any]) -> str:
+        """Insert or update one record (keys: id, text or title/description, fields, contact fields).
+
+        Returns 'inserted', 'updated' or 'unchanged'."""
+        counts = self.import_records(kind, pl.DataFrame([record], infer_schema_length=None), file="<record>")
+        return next(name for name, count in counts.items() if count)
+
+    @staticmethod
+    def _row(record: dict[str, Any], people: dict[str, str] | None) -> dict[str, Any]:
+        record = dict(record)
+        row = {"id": record.pop(ID), "text": record.pop(TEXT), "title": _as_text(record.pop("title", None)),
+               "description": _as_text(record.pop("description", None))}
+        fields = {name: _as_text(value) for name, value in record.items()}
+        status = fields.get("status")
+        row["status"] = STATUS_ALIASES.get(status.strip().lower()) if status else None
+        row["fields"] = fields
+        row["contacts"] = people
+        return row
+
+    def _store_rows(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+        table, now = TABLES[kind], utcnow()
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        with self._write() as conn:
+            ids = [r["id"] for r in rows]
+            existing: dict[str, Any] = {}
+            stored_contacts: dict[str, dict[str, str]] = {}
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                existing.update((r.id, r) for r in conn.execute(sa.select(table).where(table.c.id.in_(chunk))))
+                for c in conn.execute(sa.select(contacts).where(contacts.c.kind == kind,
+                                                                contacts.c.record_id.in_(chunk))):
+                    stored_contacts.setdefault(c.record_id, {})[c.field] = c.value
+            inserts = []
+            for row in rows:
+                old = existing.get(row["id"])
+                values = {k: row[k] for k in ("text", "title", "description")}
+                values["fields"] = json.dumps(row["fields"], ensure_ascii=False)
+                people = row["contacts"]
+                if old is None:
+                    inserts.append({"id": row["id"], **values, "status": row["status"] or "open",
+                                    "created_at": now, "updated_at": now})
+                    counts["inserted"] += 1
+                else:
+                    values["status"] = row["status"] or old.status
+                    same = (all(getattr(old, k) == v for k, v in values.items() if k != "fields")
+                            and json.loads(old.fields or "{}") == row["fields"]
+                            and (people is None or people == stored_contacts.get(row["id"], {})))
+                    if same:
+                        counts["unchanged"] += 1
+                        continue
+                    conn.execute(table.update().where(table.c.id == row["id"]).values(**values, updated_at=now))
+                    counts["updated"] += 1
+                if people is not None and people != stored_contacts.get(row["id"], {}):
+                    conn.execute(contacts.delete().where(contacts.c.kind == kind, contacts.c.record_id == row["id"]))
+                    if people:
+                        conn.execute(contacts.insert(), [{"kind": kind, "record_id": row["id"], "field": f,
+                                                          "value": v} for f, v in people.items()])
+            if inserts:
+                conn.execute(table.insert(), inserts)
+        return counts
+
+    def records(self, kind: str, *, include_archived: bool = False) -> pl.DataFrame:
+        """id, text, title, description (when any record has one), the stored fields (strings) and `status` (the
+        store's lifecycle status). No contact data. Accepted by `Matcher.fit`."""
+        table = TABLES[_check_kind(kind)]
+        query = sa.select(table).order_by(table.c.id)
+        if not include_archived:
+            query = query.where(table.c.status != "archived")
+        with self.engine.connect() as conn:
+            stored = conn.execute(query).all()
+        rows = [{"id": r.id, "text": r.text, "title": r.title, "description": r.description,
+                 **json.loads(r.fields or "{}"), "status": r.status} for r in stored]
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        for optional in ("title", "description"):
+            if optional in names and all(row.get(optional) is None for row in rows):
+                names.remove(optional)
+        if not rows:
+            names = ["id", "text", "status"]
+        return pl.DataFrame({n: [row.get(n) for row in rows] for n in names}, schema={n: pl.String for n in names})
+
+    def get_record(self, kind: str, record_id: str) -> dict[str, Any]:
+        """One record: id, text, title, description, status, created_at, updated_at and `fields` (a dict)."""
+        table = TABLES[_check_kind(kind)]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.id == record_id)).first()
+        if row is None:
+            raise UnknownIdError(f"{kind[:-1]} {record_id!r} is not in the store (table {kind})")
+        return {"id": row.id, "text": row.text, "title": row.title, "description": row.description,
+                "status": row.status, "created_at": _read_utc(row.created_at),
+                "updated_at": _read_utc(row.updated_at), "fields": json.loads(row.fields or "{}")}
+
+    def set_status(self, kind: str, record_id: str, status: str) -> None:
+        """Set a record's status (open, matched, closed, stale, archived)."""
+        if status not in STATUSES:
+            raise StoreError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        table = TABLES[_check_kind(kind)]
+        with self._write() as conn:
+            result = conn.execute(table.update().where(table.c.id == record_id, table.c.status != status)
+                                  .values(status=status, updated_at=utcnow()))
+            if result.rowcount == 0 and conn.execute(sa.select(table.c.id).where(table.c.id == record_id)).first() \
+                    is None:
+                raise UnknownIdError(f"{kind[:-1]} {record_id!r} is not in the store (table {kind})")
+
+    def archive(self, kind: str, record_id: str) -> None:
+        """Archive a record: kept with its decisions, left out of `records()` unless include_archived."""
+        self.set_status(kind, record_id, "archived")
+
+    def contact(self, kind: str, record_id: str, *, require_contacted: bool = True) -> dict[str, str]:
+        """The contact data (personal data) of a record, for display only after a 'contacted' decision naming it.
+
+        Raises StoreError when no such decision exists (unless require_contacted=False)."""
+        self.get_record(kind, record_id)
+        with self.engine.connect() as conn:
+            if require_contacted:
+                column = decisions.c.need_id if kind == "needs" else decisions.c.offer_id
+                if conn.execute(sa.select(decisions.c.id).where(column == record_id,
+                                                                decisions.c.action == "contacted")).first() is None:
+                    raise StoreError(f"contact data of {kind[:-1]} {record_id!r} is shown only after a 'contacted' "
+                                     "decision for it was recorded")
+            rows = conn.execute(sa.select(contacts.c.field, contacts.c.value)
+                                .where(contacts.c.kind == kind, contacts.c.record_id == record_id)
+                                .order_by(contacts.c.field)).all()
+        return {r.field: r.value for r in rows}
+
+    def forget_contacts(self, kind: str, record_id: str) -> int:
+        """Delete a record's contact data (e.g. on request under GDPR Art. 17); returns the number of fields deleted."""
+        with self._write() as conn:
+            return conn.execute(contacts.delete().where(contacts.c.kind == _check_kind(kind),
+                                                        contacts.c.record_id == record_id)).rowcount
+
+    def mark_stale(self, days: int, now: dt.datetime | None = None) -> int:
+        """Needs that are open and were not updated for more than `days` days become 'stale'; returns how many."""
+        if not isinstance(days, int) or days < 0:
+            raise StoreError(f"days must be a non-negative integer, not {days!r}")
+        now = _utc(now, "now")
+        table = TABLES["needs"]
+        with self._write() as conn:
+            return conn.execute(table.update().where(table.c.status == "open",
+                                                     table.c.updated_at < now - dt.timedelta(days=days))
+                                .values(status="stale", updated_at=now)).rowcount
+
+    # matches and decisions ----------------------------------------------------------------------------------------
+
+    def _require(self, conn: Connection, kind: str, record_id: str, *, lock: bool = False) -> None:
+        table = TABLES[kind]
+        query = sa.select(table.c.id).where(table.c.id == record_id)
+        if conn.execute(query.with_for_update() if lock else query).first() is None:
+            raise UnknownIdError(f"{kind[:-1]} {record_id!r} is not in the store (table {kind})")
+
+    def record_matches(self, frame: pl.DataFrame, *, model: str, at: dt.datetime | None = None) -> int:
+        """Store a matcher result frame (query_id = need id, id = offer id, rank, score, match_pct, explanation)
+        as proposed matches labelled with `model` (model id or config label). Returns the number of rows stored."""
+        missing = [c for c in ("query_id", "rank", "id", "score") if c not in frame.columns]
+        if missing:
+            raise StoreError(f"match frame lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}")
+        at = _utc(at, "at")
+        rows = []
+        for row in frame.iter_rows(named=True):
+            explanation = row.get("explanation")
+            rows.append({"need_id": str(row["query_id"]), "offer_id": str(row["id"]), "rank": int(row["rank"]),
+                         "score": float(row["score"]), "match_pct": row.get("match_pct"), "model": model,
+                         "explanation": explanation if explanation is None or isinstance(explanation, str)
+                         else json.dumps(explanation, ensure_ascii=False, default=str), "created_at": at})
+        with self._write() as conn:
+            for kind, key in (("needs", "need_id"), ("offers", "offer_id")):
+                for record_id in sorted({r[key] for r in rows}):
+                    self._require(conn, kind, record_id)
+            if rows:
+                conn.execute(matches.insert(), rows)
+        return len(rows)
+
+    def proposed_matches(self, need_id: str | None = None) -> pl.DataFrame:
+        """Stored proposed matches (all, or of one need), newest run first, then by rank."""
+        query = sa.select(matches).order_by(matches.c.created_at.desc(), matches.c.need_id, matches.c.rank)
+        if need_id is not None:
+            query = query.where(matches.c.need_id == need_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) | {"created_at": _read_utc(r.created_at)} for r in conn.execute(query)]
+        return pl.DataFrame(rows, schema={"id": pl.Int64, "need_id": pl.String, "offer_id": pl.String,
+                                          "rank": pl.Int64, "score": pl.Float64, "match_pct": pl.Float64,
+                                          "model": pl.String, "explanation": pl.String,
+                                          "created_at": pl.Datetime("us", "UTC")})
+
+    def record_decision(self, need_id: str, offer_id: str, action: str, *, reason: str | None = None,
+                        rating: int | None = None, note: str | None = None, decided_by: str | None = None,
+                        at: dt.datetime | None = None) -> int:
+        """Append a decision and return its id; committed (durable) before returning.
+
+        action: shown, contacted, accepted, declined, placed or completed. rating (1-5) only with 'completed'.
+        Raises InvalidDecisionError, UnknownIdError (need or offer missing) or ContactCapError ('contacted' beyond
+        `contact_cap_per_week` contacts of the offer in the 7 days up to `at`).
+        """
+        if action not in ACTIONS:
+            raise InvalidDecisionError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if rating is not None:
+            if action != "completed":
+                raise InvalidDecisionError(f"a rating belongs to a 'completed' decision, not to {action!r}")
+            if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+                raise InvalidDecisionError(f"rating must be an integer from 1 to 5, not {rating!r}")
+        at = _utc(at, "at")
+        with self._write() as conn:
+            self._require(conn, "needs", need_id)
+            self._require(conn, "offers", offer_id, lock=action == "contacted")  # serialises the cap check
+            cap = self.contact_cap_per_week
+            if action == "contacted" and cap is not None:
+                recent = conn.execute(sa.select(sa.func.count()).select_from(decisions).where(
+                    decisions.c.offer_id == offer_id, decisions.c.action == "contacted",
+                    decisions.c.decided_at > at - dt.timedelta(days=7), decisions.c.decided_at <= at)).scalar_one()
+                if recent >= cap:
+                    raise ContactCapError(f"offer {offer_id!r} was already contacted {recent} times in the 7 days "
+                                          f"before {at:%Y-%m-%d %H:%M} UTC (cap {cap} per week)")
+            return int(conn.execute(decisions.insert().values(
+                need_id=need_id, offer_id=offer_id, action=action, reason=reason, outcome_rating=rating, note=note,
+                decided_by=decided_by, decided_at=at)).inserted_primary_key[0])
+
+    def decisions(self, *, need_id: str | None = None, offer_id: str | None = None) -> pl.DataFrame:
+        """The decision log (optionally of one need and/or offer) in the order it was written."""
+        query = sa.select(decisions).order_by(decisions.c.id)
+        if need_id is not None:
+            query = query.where(decisions.c.need_id == need_id)
+        if offer_id is not None:
+            query = query.where(decisions.c.offer_id == offer_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) | {"decided_at": _read_utc(r.decided_at)} for r in conn.execute(query)]
+        return pl.DataFrame(rows, schema=DECISION_SCHEMA)
+
+    def offer_status(self, offer_ids: Sequence[str] | None = None, *, now: dt.datetime | None = None) -> pl.DataFrame:
+        """Per offer (all offers, or the given ids): shown, contacted, contacted_7d, accepted, placed, active_load.
+
+        See `semmatch.feedback.offer_status` for the definitions."""
+        from semmatch.feedback import offer_status
+
+        table = TABLES["offers"]
+        query = sa.select(table.c.id).order_by(table.c.id)
+        if offer_ids is not None:
+            query = query.where(table.c.id.in_(list(offer_ids)))
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        if offer_ids is not None:
+            unknown = sorted(set(offer_ids) - set(ids))
+            if unknown:
+                raise UnknownIdError(f"offer(s) {', '.join(map(repr, unknown))} not in the store (table offers)")
+        return offer_status(self.decisions(), ids, now=_utc(now, "now"))
+
+    def load(self) -> dict[str, int]:
+        """Active matches (accepted or placed, not declined or completed since) per offer, for capacity checks."""
+        status = self.offer_status()
+        return dict(zip(status["offer_id"].to_list(), status["active_load"].to_list()))
+
+    def exposure(self) -> dict[str, int]:
+        """How often each offer was shown or contacted (for fairness of exposure)."""
+        status = self.offer_status()
+        return dict(zip(status["offer_id"].to_list(), (status["shown"] + status["contacted"]).to_list()))

@@ -1,0 +1,137 @@
+"""MLflow tracking: the only module that imports mlflow.
+
+Runs go to `$MLFLOW_TRACKING_URI` if set, else to a SQLite-backed MLflow store `mlflow.db` in the current (project)
+directory, with artifacts under `mlartifacts/`. Only settings, aggregate metrics and rankings (ids and scores) are
+logged: never texts of people, names, e-mails or phone numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from semmatch.errors import ConfigError
+
+DEFAULT_EXPERIMENT = "semmatch"
+METRIC_NAME = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+
+
+def default_tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path('mlflow.db').resolve()}"
+
+
+def _mlflow(tracking_uri: str | None):
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
+    return mlflow
+
+
+def _experiment(mlflow, name: str) -> str:
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = None
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifacts)
+
+
+def check_metric_names(metrics: Mapping[str, float]) -> None:
+    bad = [name for name in metrics if not METRIC_NAME.match(name)]
+    if bad:
+        raise ConfigError(f"metric names MLflow rejects: {bad} (use e.g. ndcg_at_10, not ndcg@10)")
+
+
+def log_run(*, run_name: str, params: Mapping[str, Any], metrics: Mapping[str, float],
+            tables: Mapping[str, pl.DataFrame] | None = None, curves: Mapping[str, Mapping[int, float]] | None = None,
+            json_artifacts: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None,
+            experiment: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None) -> str:
+    """Log one run: params (stringified), metrics, tables as parquet, metric-vs-k curves as a PNG plot plus JSON.
+
+    Returns the run id.
+    """
+    check_metric_names(metrics)
+    mlflow = _mlflow(tracking_uri)
+    experiment_id = _experiment(mlflow, experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run, \
+            tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params({k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list, tuple)) else v)
+                           for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        if tags:
+            mlflow.set_tags(dict(tags))
+        folder = Path(tmp)
+        for name, table in (tables or {}).items():
+            table.write_parquet(folder / f"{name}.parquet")
+            mlflow.log_artifact(str(folder / f"{name}.parquet"))
+        for name, value in (json_artifacts or {}).items():
+            (folder / f"{name}.json").write_text(json.dumps(value, indent=1, ensure_ascii=False), encoding="utf-8")
+            mlflow.log_artifact(str(folder / f"{name}.json"))
+        if curves:
+            mlflow.log_figure(_curve_figure(curves), "metrics_at_k.png")
+            mlflow.log_dict({n: {str(k): v for k, v in c.items()} for n, c in curves.items()}, "metrics_at_k.json")
+        return run.info.run_id
+
+
+def _curve_figure(curves: Mapping[str, Mapping[int, float]]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name, curve in curves.items():
+        ks = sorted(curve)
+        axis.plot(ks, [curve[k] for k in ks], marker="o", label=name)
+    axis.set_xscale("log")
+    axis.set_xlabel("k")
+    axis.set_ylabel("value")
+    axis.set_ylim(0, 1)
+    axis.grid(True, alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def runs_table(experiment: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None,
+               metrics: tuple[str, ...] = ("ndcg_at_10", "mrr", "recall_at_10", "hole_at_10", "acceptance_rate"),
+               params: tuple[str, ...] = ("model", "mode", "index_kind", "data_hash")) -> pl.DataFrame:
+    """The runs of an experiment, newest first: run id, name, start time, chosen params and metrics."""
+    mlflow = _mlflow(tracking_uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return pl.DataFrame()
+    client = mlflow.tracking.MlflowClient()
+    rows = []
+    for run in client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"], max_results=1000):
+        rows.append({
+            "run_id": run.info.run_id, "run_name": run.info.run_name,
+            "started": str(pl.from_epoch(pl.Series([run.info.start_time]), time_unit="ms")[0]),
+            **{p: run.data.params.get(p) for p in params},
+            **{m: run.data.metrics.get(m) for m in metrics},
+        })
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def get_run(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
+    """Params, metrics, tags and artifact paths of one run (for tests and reports)."""
+    mlflow = _mlflow(tracking_uri)
+    client = mlflow.tracking.MlflowClient()
+    run = client.get_run(run_id)
+    artifacts = [a.path for a in client.list_artifacts(run_id)]
+    return {"params": dict(run.data.params), "metrics": dict(run.data.metrics), "tags": dict(run.data.tags),
+            "artifacts": artifacts, "artifact_uri": run.info.artifact_uri}
