@@ -32,12 +32,12 @@ def split_half(query_id: str) -> str:
     return "tune" if int(hashlib.sha256(query_id.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
-def scored_pairs(config: MatchConfig, k: int = 100) -> pl.DataFrame:
+def scored_pairs(config: MatchConfig, k: int = 100) -> tuple[pl.DataFrame, str]:
     demo = ROOT / "data" / "demo"
     truth = pl.read_csv(demo / "ground_truth.csv", infer_schema=False)
     grades = {(n, o): int(g) for n, o, g in truth.select("need_id", "offer_id", "grade").iter_rows()}
     matcher = Matcher(config).fit(demo / "offers.csv")
-    needs = matcher._query_frame(demo / "needs.csv", None)
+    needs = matcher.query_frame(demo / "needs.csv", None)
     ignore_all = tuple((name, "ignore") for name in CRITERIA)
     criteria = [Criteria(c.profile, ignore_all) for c in matcher.query_criteria(needs)]
     result = matcher.match(needs["text"].to_list(), k, query_ids=needs["id"].to_list(), criteria=criteria,
@@ -45,7 +45,7 @@ def scored_pairs(config: MatchConfig, k: int = 100) -> pl.DataFrame:
     return result.select("query_id", "id", "score").with_columns(
         pl.Series("grade", [grades.get((q, o), 0) for q, o in zip(result["query_id"], result["id"])]),
         pl.col("query_id").map_elements(split_half, return_dtype=pl.String).alias("half"),
-    )
+    ), matcher.index_.model_id
 
 
 def reliability(pct: np.ndarray, good: np.ndarray) -> list[dict[str, float]]:
@@ -68,7 +68,7 @@ def main() -> None:
     report = {}
     for mode in ("dense", "hybrid"):
         config = MatchConfig(model=args.model, mode=mode)
-        pairs = scored_pairs(config)
+        pairs, model_id = scored_pairs(config)
         tune, test = pairs.filter(pl.col("half") == "tune"), pairs.filter(pl.col("half") == "test")
         calibration = fit_calibration(tune["score"].to_numpy(), (tune["grade"] == 2).to_numpy())
         pct = calibration.percent(test["score"].to_numpy())
@@ -76,6 +76,7 @@ def main() -> None:
         brier = float(np.mean((pct / 100 - good) ** 2))
         key = calibration_key(config)
         packaged[key] = {"slope": round(calibration.slope, 4), "intercept": round(calibration.intercept, 4),
+                         "model_id": model_id,
                          "fitted_on": "demo set (synthetic), tuning half, top-100 per need, good = grade 2"}
         report[key] = {**packaged[key], "brier_test": round(brier, 4), "base_rate_test": round(float(good.mean()), 4),
                        "reliability_test": reliability(pct, good)}

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from semmatch.config import MatchConfig
+from semmatch.criteria import CRITERIA
 from semmatch.evaluation import RetrievalSet, run_benchmark
 from semmatch.schema import load_records
 
@@ -40,9 +41,12 @@ def main() -> None:
     parser.add_argument("--cache", action="store_true", help="Use the embedding cache (faster reruns).")
     args = parser.parse_args()
     data = demo_retrieval_set(args.demo_dir)
-    variants = {"dense": ("dense", "none"), "hybrid": ("hybrid", "score"), "hybrid_filtered": ("hybrid", "filter")}
-    for variant, (mode, criteria) in variants.items():
-        config = MatchConfig(model=args.model, use_cache=args.cache, mode=mode)
+    variants = {"dense": ("dense", "none", ()), "hybrid": ("hybrid", "score", ()),
+                "hybrid_filtered": ("hybrid", "filter", ())}
+    for only in ("radius", "time", "language", "offer_type", "capacity"):  # ablation: one hard criterion at a time
+        variants[f"hybrid_only_{only}"] = ("hybrid", "filter", tuple(c for c in CRITERIA if c not in (only, "status")))
+    for variant, (mode, criteria, ignore) in variants.items():
+        config = MatchConfig(model=args.model, use_cache=args.cache, mode=mode, ignore_criteria=ignore)
         result = run_benchmark(data, config, k=args.k, criteria=criteria)
         result["dataset"] = "demo (synthetic)"
         out = ROOT / "evaluation" / "results" / f"demo_{args.model}_{variant}.json"

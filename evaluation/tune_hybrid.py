@@ -95,7 +95,7 @@ def main() -> None:
                              weight_skills=0.0, weight_proximity=0.0, candidate_pool=args.pool)
         matcher = Matcher(config).fit(corpus)
         if criteria_source == "records":
-            query_frame = matcher._query_frame(queries, None)
+            query_frame = matcher.query_frame(queries, None)
             criteria = matcher.query_criteria(query_frame)
             query_frame = query_frame.select("id", "text")
         else:

@@ -37,13 +37,13 @@ def fit(rows, fake_embedder, **config):
     return Matcher(MatchConfig(**{"mode": "dense", **config}), embedder=fake_embedder).fit(frame)
 
 
-@pytest.fixture
-def berlin_and_aachen(fake_embedder):
+@pytest.fixture(params=["dense", "hybrid"])
+def berlin_and_aachen(request, fake_embedder):
     strong = "Website mit WordPress: ich baue Website und WordPress Website."
     rows = [offer(i, strong, BERLIN, remote_ok="false", travel_radius_km=50) for i in range(300)]
     rows.append(offer(300, "Ich helfe bei einer Website und beim Logo.", ESCHWEILER, remote_ok="false",
                       travel_radius_km=30))
-    return fit(rows, fake_embedder)
+    return fit(rows, fake_embedder, mode=request.param)
 
 
 def test_aachen_need_never_gets_berlin_on_site_offer_but_finds_the_local_one(berlin_and_aachen):
@@ -110,34 +110,48 @@ def test_time_language_capacity_type_skills_and_status_filters_hold(fake_embedde
     assert "O0007" in ids(Criteria().with_modes(ignore=["status"]))
 
 
-def test_every_returned_match_qualifies_and_no_qualifying_match_is_lost(fake_embedder):
-    rng = random.Random(7)
+@pytest.mark.parametrize("seed", [7, 8])
+def test_every_returned_match_qualifies_and_no_qualifying_match_is_lost(fake_embedder, seed):
+    rng = random.Random(seed)
     towns = [AACHEN, ESCHWEILER, BERLIN, "50667", "80331", "52349", "52062"]
     rows = []
-    for i in range(400):
+    for i in range(600):
         start = f"2026-{rng.randint(1, 12):02d}-01"
-        rows.append(offer(i, rng.choice(["Website WordPress", "Website", "Daten Statistik", "Fahrdienst Auto"]),
+        rows.append(offer(i, rng.choice(["Website WordPress", "Website", "Daten Statistik", "Fahrdienst Auto",
+                                         "Website WordPress Grafik Logo"]),
                           rng.choice(towns), remote_ok=rng.choice(["true", "false"]),
                           travel_radius_km=rng.choice([5, 10, 50, 1000]), available_from=start,
+                          weekdays=rng.choice(["Mo;Di", "Sa;So", "Mi", ""]),
                           languages=rng.choice(["de", "de;en", "ar", ""]), capacity=rng.choice([1, 2, None])))
     matcher = fit(rows, fake_embedder)
-    load = {f"O{i:04d}": rng.randint(0, 2) for i in range(0, 400, 3)}
-    criteria = Criteria.from_values({"plz": AACHEN, "radius_km": 25, "remote_ok": False, "languages": "de",
-                                     "date_from": "2026-06-01", "date_until": "2026-06-30"})
+    load = {f"O{i:04d}": rng.randint(0, 2) for i in range(0, 600, 3)}
+    remote = rng.choice([True, False])
+    criteria = Criteria.from_values({"plz": AACHEN, "radius_km": 25, "remote_ok": remote, "languages": "de",
+                                     "date_from": "2026-06-01", "date_until": "2026-06-30", "weekdays": "Di;Mi"})
     here = lookup_plz(AACHEN)
+    need = "Website WordPress"
 
-    def qualifies(row):
-        place = lookup_plz(row["plz"])
-        near = reference_km(here, place) <= min(25, row["travel_radius_km"])
+    def qualifies(row):  # the rules, written out independently of criteria.py
+        near = reference_km(here, lookup_plz(row["plz"])) <= min(25, row["travel_radius_km"])
+        reachable = near or (remote and row["remote_ok"] == "true")
         started = row["available_from"] <= "2026-06-30"
+        days = set(filter(None, row["weekdays"].split(";")))
+        on_day = not days or bool(days & {"Di", "Mi"})
         speaks = row["languages"] in ("", None) or "de" in row["languages"].split(";")
         free = row["capacity"] is None or load.get(row["offer_id"], 0) < row["capacity"]
-        return near and started and speaks and free
+        return reachable and started and on_day and speaks and free
 
-    expected = {r["offer_id"] for r in rows if qualifies(r)}
-    assert 0 < len(expected) < 400
-    result = matcher.match("Website WordPress", k=400, criteria=criteria, load=load, explain=False)
-    assert set(result["id"]) == expected
+    qualifying = [r for r in rows if qualifies(r)]
+    assert 10 < len(qualifying) < 300  # selective: most offers fail, far more than k qualify
+    need_vector = fake_embedder.embed([need], role="query")[0]
+    vectors = fake_embedder.embed([r["title"] + "\n" + r["description"] for r in qualifying], role="corpus")
+    exact = sorted(zip((vectors @ need_vector).round(6), [r["offer_id"] for r in qualifying]),
+                   key=lambda t: (-t[0], t[1]))
+    result = matcher.match(need, k=10, criteria=criteria, load=load, explain=False)
+    assert set(result["id"]) <= {r["offer_id"] for r in qualifying}
+    assert result["score"].round(6).to_list() == [s for s, _ in exact[:10]]  # the best qualifying, none lost
+    everything = matcher.match(need, k=600, criteria=criteria, load=load, explain=False)
+    assert set(everything["id"]) == {r["offer_id"] for r in qualifying}
 
 
 def test_offer_to_needs_direction_applies_the_same_rules(fake_embedder):

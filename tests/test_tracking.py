@@ -141,8 +141,9 @@ def test_evaluate_command_logs_an_mlflow_run(demo_like, monkeypatch):
         run["artifacts"])
     artifacts = run["artifact_uri"].removeprefix("file://")
     rankings = pl.read_parquet(f"{artifacts}/rankings.parquet")
-    assert set(rankings.columns) <= {"query_id", "rank", "id", "score", "match_pct", "dense", "lexical", "skills",
-                                     "proximity", "distance_km"}  # ids and scores only: no texts, no contacts
+    # ids and scores only: no texts, no contacts
+    assert set(rankings.columns) <= {"query_id", "rank", "id", "score", "match_pct", "score_dense", "score_lexical",
+                                     "score_skills", "score_proximity", "distance_km"}
     text = json.dumps(run)
     assert "example.org" not in text
     result = CliRunner().invoke(main, ["evaluate", "--db", db, "--mode", "dense", "--run-name", "t2"])
@@ -157,3 +158,21 @@ def test_simulation_documents_itself():
     coordinator = SimulatedCoordinator()
     assert coordinator.contact[2] > coordinator.contact[1] > coordinator.contact[0]
     assert "simulation" in simulate.__module__ or "SIMULATION" in (main.get_command(None, "simulate").help or "")
+
+
+def test_benchmark_track_logs_to_mlflow(tmp_path, monkeypatch):
+    monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (tmp_path / "q.tsv").write_text("id\ttext\nq1\tWebsite WordPress\nq2\tFahrdienst Auto\n", encoding="utf-8")
+    (tmp_path / "c.tsv").write_text("id\ttext\nd1\tWebsite\nd2\tAuto Fahrdienst\nd3\tMathe\n", encoding="utf-8")
+    (tmp_path / "r.tsv").write_text("q1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["benchmark", "--queries", str(tmp_path / "q.tsv"), "--corpus",
+                                       str(tmp_path / "c.tsv"), "--qrels", str(tmp_path / "r.tsv"), "--k", "3",
+                                       "--track"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output[result.output.index("{"):])
+    from semmatch.tracking import get_run
+
+    run = get_run(printed["run_id"])
+    assert run["metrics"]["mrr"] == pytest.approx(printed["mrr"]) and run["params"]["mode"] == "hybrid"
+    assert "data_hash" in run["params"]

@@ -1,6 +1,7 @@
 """Packaged match-% calibrations: Platt parameters per model, mode and weights, fitted by
-`evaluation/calibrate.py` and shipped in semmatch/data/calibration.json. Another model or weight set gets no packaged
-calibration; fit one on labelled pairs (`semmatch calibrate`) and put it in the config."""
+`evaluation/calibrate.py` and shipped in semmatch/data/calibration.json. Each entry names the model id it was fitted
+with; another model or weight set gets no packaged calibration. Fit one on labelled pairs with
+`semmatch.scoring.fit_calibration` and set calibration_slope / calibration_intercept in the config."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def packaged_calibrations() -> dict[str, Any]:
     return json.loads(text)
 
 
-def packaged_calibration(config: MatchConfig) -> Calibration | None:
+def packaged_calibration(config: MatchConfig, model_id: str | None = None) -> Calibration | None:
+    """The shipped calibration for these settings, if it was fitted with this very model (`model_id`)."""
     entry = packaged_calibrations().get(calibration_key(config))
-    return Calibration(entry["slope"], entry["intercept"]) if entry else None
+    if not entry or entry.get("model_id") != model_id:
+        return None
+    return Calibration(entry["slope"], entry["intercept"])

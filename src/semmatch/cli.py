@@ -210,9 +210,10 @@ def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--model", help="Model to use; must be the one that built the index.")
+@click.option("--db", "db_url", help="Store to read offers' load (capacity) and past exposure from.")
 def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, plz, town,
                   radius_km, remote_ok, date_from, date_until, weekdays, languages, skills, offer_types, ignore,
-                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model):
+                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model, db_url):
     """Rank the indexed records for pasted texts or a file of the other kind, under criteria, explained."""
     from semmatch.matcher import Matcher
 
@@ -225,20 +226,34 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
         raise click.UsageError(f"this index holds {matcher.kind}; match --{matcher.query_kind} against it")
     if (batch or assign_offers or exposure_out) and not query_file:
         raise click.UsageError("--batch, --assign and --exposure-out need a file of needs or offers")
+    place_flags = {"--plz": plz, "--town": town, "--radius": radius_km, "--remote/--on-site": remote_ok,
+                   "--from": date_from, "--until": date_until, "--weekday": weekdays, "--language": languages,
+                   "--skill": skills, "--offer-type": offer_types}
+    given = [flag for flag, value in place_flags.items() if value not in (None, ())]
+    if query_file and given:
+        raise click.UsageError(f"{', '.join(given)}: a file brings each record's own fields; use --ignore/--require "
+                               "to switch criteria for all of them")
+    load, exposure = None, None
+    if db_url:
+        from semmatch.store import Store
+
+        with Store(db_url) as store:
+            load, exposure = store.load(), store.exposure()
     mapping = _mapping(id_column, text_columns, contact_columns)
     if query_file and (batch or assign_offers or exposure_out):
         result, report = matcher.match_batch(query_file, k, mapping=mapping, penalty=penalty,
-                                             assign_offers=assign_offers)
+                                             assign_offers=assign_offers, load=load, exposure=exposure,
+                                             ignore=ignore, require=require)
         summary = {key: value for key, value in report.items() if key != "per_offer"}
         click.echo("exposure: " + json.dumps(summary), err=True)
         if exposure_out:
             Path(exposure_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     elif query_file:
-        result = matcher.match_records(query_file, k, mapping=mapping)
+        result = matcher.match_records(query_file, k, mapping=mapping, load=load, ignore=ignore, require=require)
     else:
         criteria = _criteria(matcher, plz, town, radius_km, remote_ok, date_from, date_until, weekdays, languages,
                              skills, offer_types, ignore, require)
-        result = matcher.match(list(texts), k, criteria=criteria)
+        result = matcher.match(list(texts), k, criteria=criteria, load=load)
     _emit(result, out_file, fmt)
     if pairs and texts and matcher.kind == "offers":
         from semmatch.combos import complementary_pairs
@@ -281,14 +296,28 @@ def conditions_command(index_dir, k, min_similarity, out_file):
               help="dense = cosine only; hybrid = the fused score (text-only sets use dense + lexical).")
 @click.option("--lexical", type=click.Choice(["tfidf", "bm25"]), help="Lexical signal for hybrid mode.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--track", is_flag=True, help="Also log the run to MLflow (experiment 'semmatch-benchmark').")
 def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, mode, lexical,
-                      config_path):
+                      config_path, track):
     """Embed, retrieve and score a labelled retrieval set; prints JSON."""
-    from semmatch.evaluation import load_retrieval_set, run_benchmark
+    from semmatch.evaluation import BENCHMARK_METRICS, load_retrieval_set, run_benchmark, snapshot_hash
 
     config = _config(config_path, model=model, index_kind=index_kind, query_prompt=query_prompt,
                      corpus_prompt=corpus_prompt, use_cache=cache, mode=mode, lexical=lexical)
-    result = run_benchmark(load_retrieval_set(queries, corpus, qrels), config, k=k)
+    data = load_retrieval_set(queries, corpus, qrels)
+    result = run_benchmark(data, config, k=k)
+    if track:
+        from semmatch import tracking
+
+        params = {key: result[key] for key in ("model", "model_id", "index_kind", "mode", "weights", "lexical", "k",
+                                               "queries", "corpus")}
+        params["data_hash"] = snapshot_hash(data.queries.select("id", "text"), data.corpus.select("id", "text"))
+        params["dataset"] = Path(queries).parent.name or str(queries)
+        metrics = {m: result[m] for m in BENCHMARK_METRICS}
+        metrics.update({m: result[m] for m in ("index_seconds", "search_seconds")})
+        result["run_id"] = tracking.log_run(run_name=f"{params['dataset']}-{config.model}-{config.mode}",
+                                            params=params, metrics=metrics, json_artifacts={"config": config.to_dict()},
+                                            experiment="semmatch-benchmark")
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 

@@ -90,6 +90,16 @@ def decide_command(need_id, offer_id, action, reason, rating, note, decided_by, 
     click.echo(f"decision {decision_id}: {need_id} / {offer_id} {action}")
 
 
+@main.command("stale")
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1), help="Days without an update.")
+@db_option
+def stale_command(days, db_url):
+    """Mark open needs that were not updated for N days as stale (they drop out of matching)."""
+    with _store(db_url) as store:
+        count = store.mark_stale(days)
+    click.echo(f"{count} needs marked stale")
+
+
 @main.command("labels")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="TREC qrels file to write.")
 @db_option

@@ -26,17 +26,19 @@ if TYPE_CHECKING:
 CONDITION_PATTERNS = [
     r"\bnur(?:,)? (?:wenn|falls|sofern)\b",
     r"^(?:Ich|Wir) \w+ nur\b",
-    r", (?:wenn|sofern|falls) (?:mir |uns )?(?:jemand|sich jemand|es jemanden|jemanden|eine[rn]? andere)",
-    r"\b(?:sofern|vorausgesetzt)\b",
-    r"\bunter der (?:Bedingung|Voraussetzung)\b",
-    r"^Ich [^.!?]*?(?:bin dabei|mache (?:das|mit|es)|übernehme|helfe|baue|gestalte|gebe|unterstütze)[^.!?]*?, wenn\b",
-    r"\bonly if\b", r"\bif (?:someone|somebody|anyone)\b", r"\bprovided(?: that)?\b", r"\bon (?:the )?condition\b",
-    r"\bas long as\b",
+    r", (?:wenn|sofern|falls) (?:mir |uns )?(?:jemand|sich jemand|es jemanden|jemanden|ein(?:e[rn]?)? andere)",
+    r"\b(?:sofern|vorausgesetzt)\b,?(?:\s+[\w-]+){3,}",  # a clause, not "sofern vorhanden"
+    r"\bunter der (?:Bedingung|Voraussetzung)\b", r"\bVoraussetzung(?: ist)?:",
+    r"^(?:Ich|Wir) [^.!?]*?(?:bin dabei|sind dabei|mache[n]? (?:das|mit|es)|übernehme[n]?|helfe[n]?|baue[n]?|"
+    r"gestalte[n]?|gebe[n]?|unterstütze[n]?|spende[n]?|stelle[n]?)[^.!?]*?, wenn\b",
+    r"\bonly if\b", r"\bif (?:someone|somebody|anyone)\b", r"\bprovided (?:that )?(?:someone|somebody|we|you|the)\b",
+    r"\bon (?:the )?condition that\b", r"\bas long as (?:someone|somebody|you|the)\b",
 ]
-PARTNER_PATTERN = re.compile(r"\b(?:jemand|jemanden|eine[rn]? andere[rn]?|someone|somebody|anyone|another)\b",
-                             re.IGNORECASE)
+PARTNER_PATTERN = re.compile(
+    r"\b(?:jemand|jemanden|ein(?:e[rn]?)? andere[rn]?|someone|somebody|anyone|another)\b", re.IGNORECASE)
 CLAUSE_PATTERN = re.compile(
-    r"\b(?:wenn|falls|sofern|vorausgesetzt|if|provided(?: that)?|as long as)\b,?\s*(.+?)[.!?]*$", re.IGNORECASE)
+    r"(?:\b(?:wenn|falls|sofern|vorausgesetzt|if|provided(?: that)?|as long as)\b|\bVoraussetzung(?: ist)?:)"
+    r",?\s*(.+?)[.!?]*$", re.IGNORECASE)
 _COMPILED = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in CONDITION_PATTERNS]
 
 

@@ -161,8 +161,8 @@ def evaluate_decisions(matcher: Matcher, needs: pl.DataFrame, qrels: dict[str, d
     if rate is not None:
         metrics["acceptance_rate"] = rate
     curves = {m: {c: metrics[f"{m}_at_{c}"] for c in cutoffs} for m in CURVE_METRICS}
-    keep = [c for c in ("query_id", "rank", "id", "score", "match_pct", "dense", "lexical", "skills", "proximity",
-                        "distance_km") if c in ranking.columns]
+    keep = [c for c in ("query_id", "rank", "id", "score", "match_pct", "score_dense", "score_lexical",
+                        "score_skills", "score_proximity", "distance_km") if c in ranking.columns]
     return {
         "metrics": {name: round(value, 6) for name, value in metrics.items()},
         "curves": curves,

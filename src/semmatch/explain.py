@@ -98,14 +98,18 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
                       skills_missing: list[str], distance_km: float | None, both_remote: bool,
                       overlap: tuple[float, float], languages: list[str], offer_type: str | None,
                       criteria: dict[str, tuple[bool, str, bool]], condition: str | None,
-                      key_sentence: tuple[str, float] | None = None) -> dict[str, object]:
+                      key_sentence: tuple[str, float] | None = None,
+                      hours_per_week: tuple[float | None, float | None] = (None, None)) -> dict[str, object]:
     """One match's explanation as a JSON-ready dict; `criteria` maps name -> (passes, mode, known)."""
     import datetime as dt
 
     start, end = overlap
     time = None
-    if np.isfinite(start) or np.isfinite(end):
+    if start > end:
+        time = {"overlap": False, "from": None, "until": None, "days": 0}
+    elif np.isfinite(start) or np.isfinite(end):
         time = {
+            "overlap": True,
             "from": dt.date.fromordinal(int(start)).isoformat() if np.isfinite(start) else None,
             "until": dt.date.fromordinal(int(end)).isoformat() if np.isfinite(end) else None,
             "days": int(end - start + 1) if np.isfinite(start) and np.isfinite(end) else None,
@@ -125,6 +129,7 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
         "remote": bool(both_remote),
         "time": time,
         "languages": languages,
+        "hours_per_week": {"need": hours_per_week[0], "offer": hours_per_week[1]},
         "offer_type": offer_type,
         "criteria": {name: _status(*values) for name, values in criteria.items()},
         "condition": condition,

@@ -12,13 +12,18 @@ with each offer used at most as often as its capacity left; the assigned offer l
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from semmatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from semmatch.matcher import Matcher
 
 NO_PAIR_COST = 1e6
 
@@ -60,11 +65,11 @@ def assign(pools: Sequence[Candidates], capacity_left: Mapping[str, float]) -> d
     """One offer per need maximising the summed score under capacity (needs may stay unassigned)."""
     from scipy.optimize import linear_sum_assignment
 
-    offers = sorted({i for pool in pools for i in pool.ids})
-    slots: list[str] = []
-    for offer_id in offers:
+    appearances = Counter(i for pool in pools for i in set(pool.ids))
+    slots: list[str] = []  # an offer gets as many slots as it can take, but never more than pools it appears in
+    for offer_id in sorted(appearances):
         left = capacity_left.get(offer_id, np.inf)
-        slots += [offer_id] * int(min(len(pools), left if np.isfinite(left) else len(pools)))
+        slots += [offer_id] * max(0, int(min(appearances[offer_id], left)))
     if not slots or not pools:
         return {}
     cost = np.full((len(pools), len(slots)), NO_PAIR_COST)
@@ -119,3 +124,44 @@ def reorder(pool_indices: list[int], assigned: int | None) -> list[int]:
         return pool_indices
     return [assigned] + [i for i in pool_indices if i != assigned]
 
+
+def match_batch(matcher: Matcher, records: pl.DataFrame | str | Path, k: int = 10, mapping=None, *,
+                penalty: float = 0.02, assign_offers: bool = False, exposure: Mapping[str, int] | None = None,
+                load: Mapping[str, int] | None = None, use_criteria: bool = True, explain: bool = True,
+                ignore: Iterable[str] = (), require: Iterable[str] = ()) -> tuple[pl.DataFrame, dict]:
+    """Match many records at once, spreading shortlists across offers (see `fairness`).
+
+    penalty: score subtracted per earlier showing of an offer (in this batch, plus `exposure` from before).
+    assign_offers: also pick one offer per need with a capacity-respecting global assignment; it leads the
+    shortlist and is marked in the `assigned` column. Returns the result frame and an exposure report.
+    """
+    from semmatch.matcher import Ranking
+    from semmatch.schema import ID, TEXT
+
+    frame = matcher.query_frame(records, mapping)
+    criteria = matcher.query_criteria(frame, ignore=ignore, require=require) if use_criteria else None
+    pool = max(k, matcher.config.candidate_pool)
+    rankings = matcher.rank(frame[TEXT].to_list(), pool, query_ids=frame[ID].to_list(), criteria=criteria,
+                            load=load)
+    pools = [Candidates(r.query_id, [str(matcher.fields_.ids[p]) for p in r.positions], r.scores) for r in rankings]
+    chosen = spread(pools, k, penalty, exposure)
+    assigned: dict[str, str] = {}
+    if assign_offers and matcher.kind == "offers":
+        used = load or {}
+        capacity_left = {str(i): float(c) - used.get(str(i), 0)
+                         for i, c in zip(matcher.fields_.ids, matcher.fields_.capacity)}
+        assigned = assign(pools, capacity_left)
+    spread_rankings = []
+    for ranking, candidates, picks in zip(rankings, pools, chosen):
+        lead = candidates.ids.index(assigned[ranking.query_id]) if ranking.query_id in assigned else None
+        keep = np.asarray(reorder(picks, lead)[:k], dtype=np.int64)
+        spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria, ranking.positions[keep],
+                                       {n: c[keep] for n, c in ranking.components.items()},
+                                       ranking.scores[keep], ranking.checked.take(keep)))
+    result = matcher.present(spread_rankings, explain=explain)
+    pairs = set(assigned.items())
+    result = result.with_columns(pl.Series("assigned", [(q, i) in pairs for q, i in
+                                                        zip(result["query_id"], result[ID])], dtype=pl.Boolean))
+    report = exposure_report(result, eligible_offers=len(matcher.fields_))
+    report["assigned"] = len(assigned)
+    return result, report

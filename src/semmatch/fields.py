@@ -303,6 +303,7 @@ class FieldTable:
     skills: list[tuple[str, ...]]
     offer_type_sets: list[frozenset[str]]
     capacity: np.ndarray  # inf when unknown
+    hours_per_week: list[float | None]
     active: np.ndarray
     conditions: list[str | None]
 
@@ -322,6 +323,7 @@ class FieldTable:
             skills=[p.skills for p in profiles],
             offer_type_sets=[frozenset(p.offer_types) for p in profiles],
             capacity=np.asarray([p.capacity if p.capacity is not None else np.inf for p in profiles]),
+            hours_per_week=[p.hours_per_week for p in profiles],
             active=np.asarray([p.active for p in profiles], dtype=bool),
             conditions=[p.condition for p in profiles],
         )

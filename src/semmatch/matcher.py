@@ -11,12 +11,13 @@ import numpy as np
 import polars as pl
 
 from semmatch.calibration import packaged_calibration
+from semmatch.combos import offer_condition
 from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria, CriteriaCheck, check, skill_coverage, split_skills
 from semmatch.embedder import Embedder, make_embedder
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, NotFittedError, UnknownIdError
 from semmatch.explain import build_explanation, key_sentences, sentence_evidence
-from semmatch.fairness import Candidates, assign, exposure_report, reorder, spread
+from semmatch.fairness import match_batch
 from semmatch.fields import FieldTable, record_profiles
 from semmatch.index import VectorIndex, atomic_directory
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
@@ -25,9 +26,10 @@ from semmatch.scoring import COMPONENTS, Calibration, LexicalScorer, fuse, make_
 MATCHER_FILE = "matcher.json"
 RECORDS_FILE = "records.parquet"
 OTHER_KIND = {"offers": "needs", "needs": "offers"}
+COMPONENT_COLUMNS = {c: f"score_{c}" for c in COMPONENTS}  # prefixed: records have columns such as `skills`
 RESULT_SCHEMA = {"query_id": pl.String, "rank": pl.Int64, ID: pl.String, "score": pl.Float64,
-                 "match_pct": pl.Float64, **{c: pl.Float64 for c in COMPONENTS}, "distance_km": pl.Float64,
-                 "explanation": pl.String}
+                 "match_pct": pl.Float64, **{COMPONENT_COLUMNS[c]: pl.Float64 for c in COMPONENTS},
+                 "distance_km": pl.Float64, "explanation": pl.String}
 RESULT_COLUMNS = tuple(RESULT_SCHEMA)
 RANK_CHUNK = 256
 
@@ -281,7 +283,7 @@ class Matcher:
                 rows["match_pct"].append(None if pct[at] is None else round(float(pct[at]), 1))
                 for name in COMPONENTS:
                     value = float(ranking.components[name][at])
-                    rows[name].append(None if np.isnan(value) else value)
+                    rows[COMPONENT_COLUMNS[name]].append(None if np.isnan(value) else value)
                 distance = float(ranking.checked.distance_km[at])
                 rows["distance_km"].append(None if np.isnan(distance) else round(distance, 1))
                 rows["explanation"].append(
@@ -301,9 +303,13 @@ class Matcher:
             need_skills, offer_skills, offer_text = table.skills[position], q.skills, ranking.text
             offer_type = next(iter(q.offer_types), None) if len(q.offer_types) == 1 else None
         found, missing = split_skills(need_skills, offer_skills, offer_text)
+        has_radius = q.radius_km is not None or bool(np.isfinite(table.radius_km[position]))
+        both_weekdays = bool(q.weekdays) and bool(table.weekday_mask[position])
         known = {
-            "radius": bool(q.has_location and not np.isnan(checked.distance_km[at])) or bool(checked.both_remote[at]),
-            "time": bool(np.isfinite(checked.overlap_from[at]) or np.isfinite(checked.overlap_until[at])),
+            "radius": bool(q.has_location and not np.isnan(checked.distance_km[at]) and has_radius) or bool(
+                checked.both_remote[at]),
+            "time": bool(np.isfinite(checked.overlap_from[at]) or np.isfinite(checked.overlap_until[at])
+                         or both_weekdays),
             "language": bool(q.languages and table.language_sets[position]),
             "offer_type": bool(q.offer_types and table.offer_type_sets[position]),
             "capacity": bool(np.isfinite(table.capacity[position])) and self.query_kind == "needs",
@@ -322,7 +328,10 @@ class Matcher:
             offer_type=offer_type,
             criteria={name: (bool(checked.passes[name][at]), ranking.criteria.mode(name), known[name])
                       for name in CRITERIA},
-            condition=table.conditions[position] if self.kind == "offers" else q.condition,
+            condition=(offer_condition(table.conditions[position], self.texts_[position]) if self.kind == "offers"
+                       else offer_condition(q.condition, ranking.text)),
+            hours_per_week=(q.hours_per_week, table.hours_per_week[position]) if self.query_kind == "needs" else
+            (table.hours_per_week[position], q.hours_per_week),
         )
 
     def calibration(self) -> Calibration | None:
@@ -330,60 +339,31 @@ class Matcher:
         cfg = self.config
         if cfg.calibration_slope is not None:
             return Calibration(cfg.calibration_slope, cfg.calibration_intercept)
-        return packaged_calibration(cfg)
+        return packaged_calibration(cfg, self.index_.model_id)
 
-    def query_criteria(self, frame: pl.DataFrame, file: str = "<data>") -> list[Criteria]:
-        """Criteria from records of the query kind (each need's own place, radius, dates, languages, ...)."""
-        return [Criteria(p) for p in record_profiles(frame, self.query_kind, file)]
+    def query_criteria(self, frame: pl.DataFrame, file: str = "<data>", *, ignore: Iterable[str] = (),
+                       require: Iterable[str] = ()) -> list[Criteria]:
+        """Criteria from records of the query kind (each need's own place, radius, dates, languages, ...), with
+        criteria switched to "ignore" or "must" for all of them."""
+        ignore, require = tuple(ignore), tuple(require)
+        return [Criteria(p).with_modes(ignore, require) for p in record_profiles(frame, self.query_kind, file)]
 
     def match_records(self, records: pl.DataFrame | str | Path, k: int = 10, mapping: ColumnMapping | None = None,
-                      *, use_criteria: bool = True, explain: bool = True,
-                      load: Mapping[str, int] | None = None) -> pl.DataFrame:
-        """Match every record of a file or frame of the other kind, each under its own structured criteria."""
-        frame = self._query_frame(records, mapping)
-        criteria = self.query_criteria(frame) if use_criteria else None
+                      *, use_criteria: bool = True, explain: bool = True, load: Mapping[str, int] | None = None,
+                      ignore: Iterable[str] = (), require: Iterable[str] = ()) -> pl.DataFrame:
+        """Match every record of a file or frame of the other kind, each under its own structured criteria
+        (`ignore` / `require` switch criteria for all of them)."""
+        frame = self.query_frame(records, mapping)
+        criteria = self.query_criteria(frame, ignore=ignore, require=require) if use_criteria else None
         return self.match(frame[TEXT].to_list(), k, query_ids=frame[ID].to_list(), criteria=criteria,
                           explain=explain, load=load)
 
-    def match_batch(self, records: pl.DataFrame | str | Path, k: int = 10, mapping: ColumnMapping | None = None, *,
-                    penalty: float = 0.02, assign_offers: bool = False, exposure: Mapping[str, int] | None = None,
-                    load: Mapping[str, int] | None = None, use_criteria: bool = True,
-                    explain: bool = True) -> tuple[pl.DataFrame, dict]:
-        """Match many records at once, spreading shortlists across offers (see `fairness`).
+    def match_batch(self, records: pl.DataFrame | str | Path, k: int = 10, mapping: ColumnMapping | None = None,
+                    **options) -> tuple[pl.DataFrame, dict]:
+        """Match many records at once, spreading shortlists across offers; see `fairness.match_batch`."""
+        return match_batch(self, records, k, mapping, **options)
 
-        penalty: score subtracted per earlier showing of an offer (in this batch, plus `exposure` from before).
-        assign_offers: also pick one offer per need with a capacity-respecting global assignment; it leads the
-        shortlist and is marked in the `assigned` column. Returns the result frame and an exposure report.
-        """
-        frame = self._query_frame(records, mapping)
-        criteria = self.query_criteria(frame) if use_criteria else None
-        pool = max(k, self.config.candidate_pool)
-        rankings = self.rank(frame[TEXT].to_list(), pool, query_ids=frame[ID].to_list(), criteria=criteria,
-                             load=load)
-        pools = [Candidates(r.query_id, [str(self.fields_.ids[p]) for p in r.positions], r.scores) for r in rankings]
-        chosen = spread(pools, k, penalty, exposure)
-        assigned: dict[str, str] = {}
-        if assign_offers and self.kind == "offers":
-            used = load or {}
-            capacity_left = {str(i): float(c) - used.get(str(i), 0)
-                             for i, c in zip(self.fields_.ids, self.fields_.capacity)}
-            assigned = assign(pools, capacity_left)
-        spread_rankings = []
-        for ranking, candidates, picks in zip(rankings, pools, chosen):
-            lead = candidates.ids.index(assigned[ranking.query_id]) if ranking.query_id in assigned else None
-            keep = np.asarray(reorder(picks, lead)[:k], dtype=np.int64)
-            spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria, ranking.positions[keep],
-                                           {n: c[keep] for n, c in ranking.components.items()},
-                                           ranking.scores[keep], ranking.checked.take(keep)))
-        result = self.present(spread_rankings, explain=explain)
-        pairs = set(assigned.items())
-        result = result.with_columns(pl.Series("assigned", [(q, i) in pairs for q, i in
-                                                            zip(result["query_id"], result[ID])], dtype=pl.Boolean))
-        report = exposure_report(result, eligible_offers=len(self.fields_))
-        report["assigned"] = len(assigned)
-        return result, report
-
-    def _query_frame(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None) -> pl.DataFrame:
+    def query_frame(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None) -> pl.DataFrame:
         self._check_fitted()
         if isinstance(records, (str, Path)):
             frame = load_records(records, kind=self.query_kind, mapping=mapping)
