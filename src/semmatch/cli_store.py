@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from semmatch.cli import _config, _mapping, main, mapping_options
+from semmatch.workspace import sync_index
 
 db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
 
@@ -34,31 +35,6 @@ def import_command(records_file, kind, id_column, text_columns, contact_columns,
     with _store(db_url) as store:
         counts = store.import_file(kind, records_file, mapping=_mapping(id_column, text_columns, contact_columns))
     click.echo(f"{kind}: {counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged")
-
-
-def sync_index(store, kind: str, out_dir: str | Path, config=None):
-    """Build the index of one kind from the store, or bring an existing one up to date (only changes embedded)."""
-    from semmatch.errors import IndexCorruptError
-    from semmatch.matcher import Matcher
-
-    records = store.records(kind)
-    if records.height == 0:
-        raise click.ClickException(f"the store holds no {kind}; import some with `semmatch import FILE --kind {kind}`")
-    if (Path(out_dir) / "matcher.json").is_file():
-        try:
-            matcher = Matcher.load(out_dir, config=config)
-        except IndexCorruptError:
-            matcher = None
-        if matcher is not None and matcher.kind == kind:
-            gone = set(matcher.records_["id"].to_list()) - set(records["id"].to_list())
-            if gone:
-                matcher.remove(gone)
-            changed = matcher.upsert(records)
-            matcher.save(out_dir)
-            return matcher, len(changed)
-    matcher = Matcher(config, kind=kind).fit(records)
-    matcher.save(out_dir)
-    return matcher, records.height
 
 
 @main.command("reindex")
@@ -190,3 +166,67 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
     shown = {m: result["metrics"][m] for m in ("ndcg_at_10", "mrr", "precision_at_10", "recall_at_10",
                                                "hole_at_10", "acceptance_rate") if m in result["metrics"]}
     click.echo(json.dumps({"run_id": run_id, "data_hash": data_hash, **shown}, indent=1))
+
+
+@main.command("hash-password")
+@click.password_option(help="The coordinators' password (asked for when not given).")
+def hash_password_command(password):
+    """Print a salted hash for the app login; set it as SEMMATCH_APP_PASSWORD_HASH or in .streamlit/secrets.toml."""
+    from semmatch.auth import hash_password
+
+    click.echo(hash_password(password))
+
+
+def _secrets_hash() -> str | None:
+    import tomllib
+
+    from semmatch.auth import configured_hash
+
+    path = Path(".streamlit/secrets.toml")
+    secrets = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return configured_hash(secrets)
+
+
+@main.command("app")
+@click.option("--demo", is_flag=True, help="First load the demo data and a simulated coordinator's decisions.")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", help="Address to bind (default 127.0.0.1; another one needs a configured login).")
+@click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
+@click.option("--model", default="e5-small", show_default=True)
+@db_option
+def app_command(demo, port, address, index_root, model, db_url):
+    """Start the coordinators' app (Streamlit) on the store."""
+    import os
+    import subprocess
+    import sys
+
+    from semmatch.store import default_database_url
+
+    script = Path("app.py")
+    if not script.is_file():
+        raise click.ClickException("app.py not found: run `semmatch app` from the project folder")
+    if address not in (None, "127.0.0.1", "localhost") and not _secrets_hash():
+        raise click.ClickException("no login configured: set SEMMATCH_APP_PASSWORD_HASH (semmatch hash-password) "
+                                   "before binding to a network address")
+    db_url = db_url or default_database_url()
+    if demo:
+        from semmatch.simulate import demo_grades, simulate
+        from semmatch.workspace import Workspace
+
+        click.echo("loading the demo data (first time: embedding 3,000 offers takes a few minutes) ...")
+        ws = Workspace(db_url, index_root, _config(None, model=model))
+        for kind in ("offers", "needs"):
+            ws.store.import_file(kind, Path("data/demo") / f"{kind}.csv")
+        matcher = ws.matcher("offers")
+        ws.matcher("needs")
+        if ws.store.decisions().height == 0:
+            shortlists = matcher.match_records(ws.store.records("needs"), 10, explain=False)
+            simulate(ws.store, shortlists, demo_grades(Path("data/demo") / "ground_truth.csv"))
+            click.echo("recorded a simulated coordinator's decisions (demo only, see README)")
+        ws.close()
+    env = {**os.environ, "SEMMATCH_DATABASE_URL": db_url, "SEMMATCH_INDEX_ROOT": str(index_root),
+           "SEMMATCH_MODEL": model}
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", address or "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    click.echo(f"semmatch app on http://{address or '127.0.0.1'}:{port}  (Ctrl+C stops it)")
+    raise SystemExit(subprocess.call(command, env=env))

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from semmatch.config import MatchConfig
-from semmatch.errors import DataValidationError
+from semmatch.errors import DataValidationError, ModelError
 
 Role = Literal["query", "corpus"]
 PROGRESS_MIN_TEXTS = 256
@@ -169,8 +171,29 @@ class SentenceTransformerEmbedder(Embedder):
         )
 
 
-def make_embedder(config: MatchConfig) -> SentenceTransformerEmbedder:
+EMBEDDER_FACTORIES: dict[str, Callable[[MatchConfig], Embedder]] = {}
+PLUGINS_ENV = "SEMMATCH_PLUGINS"
+
+
+def register_embedder(name: str, factory: Callable[[MatchConfig], Embedder]) -> None:
+    """Register an embedder under a model name (plugins, and test doubles, use this)."""
+    EMBEDDER_FACTORIES[name] = factory
+
+
+def load_plugins() -> None:
+    """Import the modules named in $SEMMATCH_PLUGINS (comma separated); they call `register_embedder`."""
+    for module in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ModelError(f"plugin {module!r} named in ${PLUGINS_ENV} cannot be imported: {exc}") from exc
+
+
+def make_embedder(config: MatchConfig) -> Embedder:
     """The embedder a config asks for, with the shared on-disk cache unless switched off."""
+    load_plugins()
+    if config.model in EMBEDDER_FACTORIES:
+        return EMBEDDER_FACTORIES[config.model](config)
     cache = EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite") if config.use_cache else None
     return SentenceTransformerEmbedder(
         config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,

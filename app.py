@@ -1,0 +1,365 @@
+"""semmatch for coordinators: a Streamlit UI over semmatch (UI only; the logic lives in the semmatch package).
+
+Run with `semmatch app` (or `streamlit run app.py`). Settings come from the environment:
+SEMMATCH_DATABASE_URL (store), SEMMATCH_INDEX_ROOT (index folders), SEMMATCH_MODEL (model name),
+SEMMATCH_APP_PASSWORD_HASH or `password_hash` in .streamlit/secrets.toml (login).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+
+import polars as pl
+import streamlit as st
+
+from semmatch.auth import configured_hash, verify_password
+from semmatch.config import MatchConfig
+from semmatch.criteria import CRITERIA, Criteria
+from semmatch.errors import SemmatchError
+from semmatch.fields import OFFER_TYPES
+from semmatch.schema import ColumnMapping
+from semmatch.workspace import Workspace
+
+TEXT = {
+    "de": {
+        "title": "semmatch: Hilfe finden, die passt", "page": "Bereich", "need": "Bedarf eingeben",
+        "offers": "Angebote", "data": "Daten", "eval": "Auswertung", "lang": "Sprache",
+        "source": "Bedarf", "paste": "Neuen Bedarf einfügen", "stored": "Gespeicherten Bedarf wählen",
+        "need_text": "Beschreibung des Bedarfs", "criteria": "Kriterien", "plz": "PLZ", "radius": "Umkreis (km)",
+        "remote": "Auch remote möglich", "from": "von", "until": "bis", "languages": "Sprachen",
+        "skills": "Muss-Kompetenzen (mit Komma getrennt)", "types": "Gesuchte Angebotsarten",
+        "ignore": "Kriterien ignorieren", "k": "Anzahl Vorschläge", "search": "Passende Angebote finden",
+        "no_results": "Keine passenden Angebote unter diesen Kriterien.", "save_need": "Bedarf speichern",
+        "saved": "Gespeichert als", "contacted": "Kontaktiert", "accepted": "Zugesagt", "declined": "Abgelehnt",
+        "placed": "Vermittelt", "reason": "Grund der Absage", "recorded": "Entscheidung gespeichert",
+        "already_contacted": "schon kontaktiert", "already_placed": "bereits vermittelt", "why": "Warum?",
+        "skills_found": "Kompetenzen vorhanden", "skills_missing": "fehlen", "distance": "Entfernung",
+        "time": "Zeitraum überlappt", "contact": "Kontakt", "map": "Karte", "offer_text": "Profil oder Angebot",
+        "search_needs": "Passende Bedarfe finden", "stored_offer": "Gespeichertes Angebot wählen",
+        "upload": "Datei hochladen (CSV oder Parquet)", "kind": "Art", "id_col": "Spalte mit der ID",
+        "text_cols": "Spalten mit dem Text", "preview": "Vorschau", "import": "Importieren",
+        "imported": "Importiert", "single": "Einzelnen Eintrag anlegen oder ändern", "archive": "Archivieren",
+        "runs": "Auswertungen je Modell und Einstellung (MLflow)", "over_time": "Entscheidungen über die Zeit",
+        "acceptance": "Zusagequote", "exposure": "Wie oft Angebote gezeigt wurden", "unmet": "Unerfüllte Bedarfe",
+        "login": "Passwort", "login_button": "Anmelden", "wrong": "Falsches Passwort",
+        "local_only": "Kein Login eingerichtet: die App ist nur auf diesem Rechner erreichbar (127.0.0.1). "
+                      "Für den Betrieb im Netz ein Passwort setzen (semmatch hash-password).",
+    },
+    "en": {
+        "title": "semmatch: find help that fits", "page": "Section", "need": "Enter a need", "offers": "Offers",
+        "data": "Data", "eval": "Evaluation", "lang": "Language", "source": "Need", "paste": "Paste a new need",
+        "stored": "Pick a stored need", "need_text": "Description of the need", "criteria": "Criteria",
+        "plz": "Postcode (PLZ)", "radius": "Radius (km)", "remote": "Remote possible", "from": "from",
+        "until": "until", "languages": "Languages", "skills": "Must-have skills (comma separated)",
+        "types": "Wanted offer types", "ignore": "Ignore criteria", "k": "Number of suggestions",
+        "search": "Find matching offers", "no_results": "No matching offers under these criteria.",
+        "save_need": "Save need", "saved": "Saved as", "contacted": "Contacted", "accepted": "Accepted",
+        "declined": "Declined", "placed": "Placed", "reason": "Reason", "recorded": "Decision recorded",
+        "already_contacted": "already contacted", "already_placed": "already placed", "why": "Why?",
+        "skills_found": "skills present", "skills_missing": "missing", "distance": "Distance",
+        "time": "Time overlap", "contact": "Contact", "map": "Map", "offer_text": "Profile or offer",
+        "search_needs": "Find matching needs", "stored_offer": "Pick a stored offer",
+        "upload": "Upload a file (CSV or Parquet)", "kind": "Kind", "id_col": "Id column",
+        "text_cols": "Text columns", "preview": "Preview", "import": "Import", "imported": "Imported",
+        "single": "Add or edit one record", "archive": "Archive", "runs": "Evaluations per model and config (MLflow)",
+        "over_time": "Decisions over time", "acceptance": "Acceptance rate", "exposure": "How often offers were shown",
+        "unmet": "Unmet needs", "login": "Password", "login_button": "Log in", "wrong": "Wrong password",
+        "local_only": "No login configured: the app is reachable from this computer only (127.0.0.1). "
+                      "Set a password (semmatch hash-password) before serving it on a network.",
+    },
+}
+DECLINE_REASONS = ("keine Zeit", "zu weit weg", "passt fachlich nicht", "keine Rückmeldung", "schon vergeben")
+
+
+@st.cache_resource(show_spinner="Modell und Index werden geladen ...")
+def workspace() -> Workspace:
+    config = MatchConfig(model=os.environ.get("SEMMATCH_MODEL", "e5-small"))
+    return Workspace(os.environ.get("SEMMATCH_DATABASE_URL"), os.environ.get("SEMMATCH_INDEX_ROOT",
+                                                                             "models/workspace"), config)
+
+
+def t(key: str) -> str:
+    return TEXT[st.session_state.get("lang", "de")][key]
+
+
+def login_gate() -> bool:
+    try:
+        secrets = dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        secrets = {}
+    stored = configured_hash(secrets)
+    if stored is None:
+        st.caption("🔒 " + t("local_only"))
+        return True
+    if st.session_state.get("authenticated"):
+        return True
+    password = st.text_input(t("login"), type="password", key="password")
+    if st.button(t("login_button"), key="login"):
+        if verify_password(password, stored):
+            st.session_state["authenticated"] = True
+            st.rerun()
+        st.error(t("wrong"))
+    return False
+
+
+def criteria_form(prefix: str, kind: str, defaults: Criteria | None = None) -> Criteria:
+    """Criteria widgets; each criterion can be switched to "ignore"."""
+    profile = defaults.profile if defaults else None
+    with st.expander(t("criteria"), expanded=True):
+        left, middle, right = st.columns(3)
+        plz = left.text_input(t("plz"), value=(profile.plz or "") if profile else "", key=f"{prefix}_plz")
+        radius = middle.number_input(t("radius"), min_value=0, max_value=1000, step=5, key=f"{prefix}_radius",
+                                     value=int(profile.radius_km) if profile and profile.radius_km else 25)
+        remote = right.checkbox(t("remote"), value=bool(profile.remote_ok) if profile else False,
+                                key=f"{prefix}_remote")
+        start = left.date_input(t("from"), value=profile.date_from if profile else None, key=f"{prefix}_from")
+        end = middle.date_input(t("until"), value=profile.date_until if profile else None, key=f"{prefix}_until")
+        languages = right.multiselect(t("languages"), ["de", "en", "ar", "uk", "ru", "tr", "fa", "fr", "es", "pl"],
+                                      default=list(profile.languages) if profile else ["de"], key=f"{prefix}_lang")
+        skills = st.text_input(t("skills"), value=", ".join(profile.skills) if profile else "", key=f"{prefix}_skills")
+        types = st.multiselect(t("types"), list(OFFER_TYPES), key=f"{prefix}_types",
+                               default=[x for x in profile.offer_types if x in OFFER_TYPES] if profile else [])
+        ignore = st.multiselect(t("ignore"), list(CRITERIA), default=["skills"], key=f"{prefix}_ignore")
+    values = {"plz": plz.strip() or None, "radius_km": radius, "remote_ok": remote, "date_from": start,
+              "date_until": end, "languages": languages, "skills": [s.strip() for s in skills.split(",")],
+              "offer_types": types}
+    return Criteria.from_values({k: v for k, v in values.items() if v not in (None, [], [""])}, kind=kind,
+                                ignore=ignore, require=[c for c in CRITERIA if c not in ignore])
+
+
+def show_explanation(row: dict) -> None:
+    explanation = json.loads(row["explanation"])
+    if explanation.get("key_sentence"):
+        st.markdown(f"> **{explanation['key_sentence']['match']}**")
+    for pair in explanation["evidence"][:3]:
+        st.markdown(f"- „{pair['query']}“ ↔ **„{pair['match']}“** ({pair['similarity']:.2f})")
+    skills = explanation["skills"]
+    if skills["found"] or skills["missing"]:
+        st.markdown(f"✅ {t('skills_found')}: {', '.join(skills['found']) or '–'} · "
+                    f"❌ {t('skills_missing')}: {', '.join(skills['missing']) or '–'}")
+    facts = []
+    if explanation["remote"]:
+        facts.append("remote")
+    elif explanation["distance_km"] is not None:
+        facts.append(f"{t('distance')}: {explanation['distance_km']:g} km")
+    if explanation["time"] and explanation["time"].get("overlap"):
+        facts.append(f"{t('time')}: {explanation['time']['from'] or '…'} – {explanation['time']['until'] or '…'}")
+    if explanation.get("condition"):
+        facts.append(f"⚠ {explanation['condition']}")
+    st.caption(" · ".join(facts))
+    st.caption("Score: " + ", ".join(f"{k} {v:.3f}" for k, v in explanation["components"].items() if v is not None)
+               + " · " + ", ".join(f"{k}: {v}" for k, v in explanation["criteria"].items()))
+
+
+def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Criteria, prefix: str) -> None:
+    ws = workspace()
+    if result.height == 0:
+        st.info(t("no_results"))
+        return
+    for row in result.iter_rows(named=True):
+        pct = f"{row['match_pct']:.0f} %" if row.get("match_pct") is not None else f"{row['score']:.3f}"
+        flags = []
+        if row.get("times_contacted"):
+            flags.append(f"· {t('already_contacted')} ({row['times_contacted']})")
+        if row.get("already_placed"):
+            flags.append(f"✔ {t('already_placed')}")
+        place = f" · {row['town']}" if row.get("town") else ""
+        label = f"#{row['rank']} · {pct} · {row.get('title') or row['id']}{place} {' '.join(flags)}"
+        with st.expander(label, expanded=row["rank"] <= 3):
+            show_explanation(row)
+            if need_id is None and prefix == "need":
+                continue
+            cols = st.columns(5)
+            key = f"{prefix}_{row['id']}"
+            reason = cols[4].selectbox(t("reason"), DECLINE_REASONS, key=f"{key}_reason", label_visibility="collapsed")
+            for col, action in zip(cols, ("contacted", "accepted", "declined", "placed")):
+                if col.button(t(action), key=f"{key}_{action}"):
+                    pair = (need_id, row["id"]) if prefix == "need" else (row["id"], need_id)
+                    try:
+                        ws.decide(*pair, action, reason=reason if action == "declined" else None,
+                                  decided_by=st.session_state.get("user", "app"))
+                        st.success(f"{t('recorded')}: {pair[0]} / {pair[1]} → {t(action)}")
+                    except SemmatchError as exc:
+                        st.error(str(exc))
+            if prefix == "need" and row.get("times_contacted") or st.session_state.get(f"{key}_shown_contact"):
+                try:
+                    st.caption(f"{t('contact')}: " + ", ".join(ws.store.contact("offers", row["id"]).values()))
+                except SemmatchError:
+                    pass
+
+
+def result_map(result: pl.DataFrame, criteria: Criteria) -> None:
+    points = result.select([c for c in ("id", "title", "lat", "lon") if c in result.columns])
+    if "lat" not in points.columns or points.height == 0:
+        return
+    import pydeck as pdk
+
+    points = points.with_columns(pl.col("lat").cast(pl.Float64, strict=False), pl.col("lon").cast(pl.Float64,
+                                                                                                    strict=False))
+    layers = [pdk.Layer("ScatterplotLayer", points.drop_nulls(["lat", "lon"]).to_dicts(), get_position="[lon, lat]",
+                        get_radius=800, get_fill_color=[0, 110, 200, 180], pickable=True)]
+    profile = criteria.profile
+    if profile.has_location:
+        center = [{"lat": profile.lat, "lon": profile.lon}]
+        layers.append(pdk.Layer("ScatterplotLayer", center, get_position="[lon, lat]",
+                                get_radius=(profile.radius_km or 0) * 1000, get_fill_color=[230, 80, 0, 40],
+                                stroked=True, get_line_color=[230, 80, 0], line_width_min_pixels=2))
+        view = pdk.ViewState(latitude=profile.lat, longitude=profile.lon, zoom=8)
+    else:
+        view = pdk.ViewState(latitude=51.2, longitude=10.4, zoom=5)
+    with st.expander(t("map")):
+        st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, tooltip={"text": "{title}"}))
+
+
+def pick_record(kind: str, prefix: str, paste_label: str, stored_label: str,
+                text_label: str) -> tuple[str | None, str, Criteria | None]:
+    """Paste a text, or pick a stored record whose own fields become the criteria: (id or None, text, criteria)."""
+    ws = workspace()
+    records = ws.store.records(kind)
+    source = st.radio(t("source"), [paste_label, stored_label], horizontal=True, key=f"{prefix}_source")
+    if source == stored_label and records.height:
+        titles = records["title"] if "title" in records.columns else records["text"]
+        labels = {f"{i} · {title}": i for i, title in zip(records["id"], titles)}
+        record_id = labels[st.selectbox(stored_label, list(labels), key=f"{prefix}_pick")]
+        text, defaults = ws.criteria_of(kind, record_id)
+        st.text_area(text_label, value=text, height=150, disabled=True, key=f"{prefix}_show_{record_id}")
+        return record_id, text, defaults
+    return None, st.text_area(text_label, height=150, key=f"{prefix}_text"), None
+
+
+def need_page() -> None:
+    ws = workspace()
+    need_id, text, defaults = pick_record("needs", "need", t("paste"), t("stored"), t("need_text"))
+    criteria = criteria_form(f"need_{need_id}" if need_id else "need", "needs", defaults)  # fresh widgets per need
+    k = st.slider(t("k"), 3, 30, 10, key="need_k")
+    if st.button(t("search"), type="primary", key="need_search") and text.strip():
+        st.session_state["need_query"] = {"text": text, "need_id": need_id}
+    query = st.session_state.get("need_query")
+    if not query or query["text"] != text:
+        return
+    if query["need_id"] is None and st.button(t("save_need"), key="need_save"):
+        new_id = "B-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        profile = criteria.profile
+        ws.save_record("needs", {"id": new_id, "title": text.strip().splitlines()[0][:80], "description": text,
+                                 "plz": profile.plz, "radius_km": profile.radius_km, "remote_ok": profile.remote_ok,
+                                 "languages": ";".join(profile.languages), "must_have_skills": ";".join(
+                                     profile.skills), "status": "open"})
+        query["need_id"] = new_id
+        st.success(f"{t('saved')} {new_id}")
+    result = ws.match(query["text"], criteria, k=k, query_id=query["need_id"] or "pasted")
+    result_map(result, criteria)
+    shortlist(result, query["need_id"], query["text"], criteria, "need")
+
+
+def offers_page() -> None:
+    ws = workspace()
+    offer_id, text, defaults = pick_record("offers", "offer", t("offer_text"), t("stored_offer"), t("offer_text"))
+    criteria = criteria_form(f"offer_{offer_id}" if offer_id else "offer", "offers", defaults)
+    if st.button(t("search_needs"), type="primary", key="offer_search") and text.strip():
+        result = ws.match(text, criteria, against="needs", k=st.session_state.get("need_k", 10))
+        st.session_state["offer_result"] = (text, offer_id, result)
+    stored = st.session_state.get("offer_result")
+    if stored and stored[0] == text:
+        shortlist(stored[2], stored[1], text, criteria, "offer")
+
+
+def data_page() -> None:
+    ws = workspace()
+    kind = st.radio(t("kind"), ["offers", "needs"], horizontal=True, key="data_kind")
+    upload = st.file_uploader(t("upload"), type=["csv", "parquet"], key="data_upload")
+    if upload is not None:
+        raw = upload.getvalue()
+        try:
+            frame = (pl.read_parquet(raw) if upload.name.endswith(".parquet")
+                     else pl.read_csv(raw, infer_schema=False))
+        except pl.exceptions.PolarsError as exc:
+            st.error(f"{upload.name}: {exc}")
+            return
+        st.caption(t("preview"))
+        st.dataframe(frame.head(20).to_pandas(), hide_index=True)
+        columns = frame.columns
+        guess = next((c for c in (f"{kind[:-1]}_id", "id") if c in columns), columns[0])
+        id_column = st.selectbox(t("id_col"), columns, index=columns.index(guess), key="data_id")
+        text_default = [c for c in ("title", "description") if c in columns] or columns[1:2]
+        text_columns = st.multiselect(t("text_cols"), columns, default=text_default, key="data_text")
+        if st.button(t("import"), type="primary", key="data_import"):
+            bar = st.progress(0.0)
+            try:
+                counts = ws.import_frame(kind, frame, ColumnMapping(id_column, tuple(text_columns)), upload.name,
+                                         progress=lambda share, label: bar.progress(min(share, 1.0), text=label))
+                st.success(f"{t('imported')}: {counts}")
+            except SemmatchError as exc:
+                st.error(str(exc))
+    with st.expander(t("single")):
+        with st.form(f"single_{kind}"):
+            record_id = st.text_input("id")
+            title = st.text_input("title")
+            description = st.text_area("description")
+            plz = st.text_input(t("plz"))
+            submitted = st.form_submit_button("OK")
+        if submitted and record_id and (title or description):
+            try:
+                outcome = ws.save_record(kind, {"id": record_id, "title": title, "description": description,
+                                                "plz": plz or None})
+                st.success(f"{record_id}: {outcome}")
+            except SemmatchError as exc:
+                st.error(str(exc))
+        ids = ws.store.records(kind)["id"].to_list()
+        if ids:
+            chosen = st.selectbox(t("archive"), ids, key="archive_pick")
+            if st.button(t("archive"), key="archive_button"):
+                ws.archive(kind, chosen)
+                st.success(f"{chosen}: archived")
+
+
+def evaluation_page() -> None:
+    ws = workspace()
+    from semmatch import tracking
+    from semmatch.evaluation import acceptance_rate
+
+    st.subheader(t("runs"))
+    runs = tracking.runs_table()
+    if runs.height:
+        st.dataframe(runs.drop("run_id").to_pandas(), hide_index=True)
+    decisions = ws.store.decisions()
+    st.subheader(t("over_time"))
+    over_time = ws.decisions_over_time()
+    if over_time.height:
+        st.line_chart(over_time.to_pandas().set_index("period"))
+    rate = acceptance_rate(decisions)
+    st.metric(t("acceptance"), f"{rate * 100:.1f} %" if rate is not None else "–")
+    st.subheader(t("exposure"))
+    status = ws.store.offer_status()
+    if status.height:
+        top = status.sort("shown", descending=True).head(20).select("offer_id", "shown", "contacted", "placed")
+        st.bar_chart(top.to_pandas().set_index("offer_id")["shown"])
+    st.subheader(t("unmet"))
+    unmet = ws.unmet_needs()
+    if unmet.height:
+        group = "help_type" if "help_type" in unmet.columns else None
+        if group:
+            st.dataframe(unmet.group_by(group).agg(pl.len().alias("needs")).sort("needs", descending=True)
+                         .to_pandas(), hide_index=True)
+        st.dataframe(unmet.to_pandas(), hide_index=True)
+
+
+def main() -> None:
+    st.set_page_config(page_title="semmatch", page_icon="🤝", layout="wide")
+    st.session_state.setdefault("lang", "de")
+    st.sidebar.radio("Sprache / Language", ["de", "en"], key="lang", horizontal=True)
+    st.title(t("title"))
+    if not login_gate():
+        return
+    pages = {t("need"): need_page, t("offers"): offers_page, t("data"): data_page, t("eval"): evaluation_page}
+    choice = st.sidebar.radio(t("page"), list(pages), key=f"page_{st.session_state['lang']}")
+    try:
+        pages[choice]()
+    except SemmatchError as exc:
+        st.error(str(exc))
+    st.sidebar.caption(f"{dt.date.today():%d.%m.%Y} · semmatch")
+
+
+main()

@@ -1,0 +1,174 @@
+"""A coordinator's workspace: the store (system of record) plus the indexes derived from it.
+
+Used by the app and the CLI: match a need (or an offer) with the store's load and contact history, record decisions,
+save or archive single records (only that record is embedded), import files, and read what the evaluation needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from semmatch.config import MatchConfig
+from semmatch.criteria import Criteria
+from semmatch.errors import IndexCorruptError, IndexMismatchError, StoreError
+from semmatch.matcher import Matcher
+from semmatch.schema import ColumnMapping
+from semmatch.store import Store
+
+Progress = Callable[[float, str], None]
+
+
+def sync_index(store: Store, kind: str, out_dir: str | Path, config: MatchConfig | None = None,
+               progress: Progress | None = None) -> tuple[Matcher, int]:
+    """Build the index of one kind from the store, or bring an existing one up to date (only changes embedded).
+
+    Returns the matcher and how many records were (re)embedded. Archived records are left out.
+    """
+    records = store.records(kind)
+    if records.height == 0:
+        raise StoreError(f"the store holds no {kind}; import some with `semmatch import FILE --kind {kind}`")
+    if progress:
+        progress(0.05, f"{records.height} {kind} im Bestand")
+    matcher = None
+    if (Path(out_dir) / "matcher.json").is_file():
+        try:
+            matcher = Matcher.load(out_dir, config=config)
+        except (IndexCorruptError, IndexMismatchError):
+            matcher = None  # derived data: rebuilt below
+    if matcher is not None and matcher.kind == kind:
+        gone = set(matcher.records_["id"].to_list()) - set(records["id"].to_list())
+        if gone:
+            matcher.remove(gone)
+        changed = matcher.upsert(records)
+        embedded = len(changed)
+    else:
+        matcher = Matcher(config, kind=kind).fit(records)
+        embedded = records.height
+    if progress:
+        progress(0.9, f"{embedded} neu eingebettet")
+    matcher.save(out_dir)
+    if progress:
+        progress(1.0, "Index gespeichert")
+    return matcher, embedded
+
+
+class Workspace:
+    """Store + offer index + need index, kept in step. Contact data stays in the store."""
+
+    def __init__(self, db_url: str | None = None, index_root: str | Path = "models/workspace",
+                 config: MatchConfig | None = None, contact_cap_per_week: int | None = 3):
+        self.store = Store(db_url, contact_cap_per_week=contact_cap_per_week)
+        self.index_root = Path(index_root)
+        self.config = config
+        self._matchers: dict[str, Matcher] = {}
+
+    def index_dir(self, kind: str) -> Path:
+        return self.index_root / f"{kind}-index"
+
+    def matcher(self, kind: str, progress: Progress | None = None) -> Matcher:
+        """The index of `kind` (offers or needs), synced with the store on first use."""
+        if kind not in self._matchers:
+            self._matchers[kind], _ = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
+        return self._matchers[kind]
+
+    def refresh(self, kind: str, progress: Progress | None = None) -> int:
+        """Bring an index up to date with the store; returns how many records were embedded."""
+        self._matchers[kind], embedded = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
+        return embedded
+
+    # ------------------------------------------------------------- matching
+    def match(self, text: str, criteria: Criteria | None = None, *, against: str = "offers", k: int = 10,
+              query_id: str = "pasted") -> pl.DataFrame:
+        """Shortlist for a pasted or stored need (against="offers") or offer (against="needs"), with the store's
+        load (capacity) and each candidate's contact status."""
+        matcher = self.matcher(against)
+        load = self.store.load() if against == "offers" else None
+        result = matcher.match(text, k, query_ids=[query_id], criteria=criteria, load=load)
+        if against == "offers" and result.height:
+            status = self.store.offer_status(result["id"].to_list()).select(
+                pl.col("offer_id").alias("id"), pl.col("contacted").alias("times_contacted"),
+                pl.col("contacted_7d"), pl.col("placed").alias("already_placed"))
+            result = result.join(status, on="id", how="left", maintain_order="left")
+        return result
+
+    def criteria_of(self, kind: str, record_id: str, **switches: Any) -> tuple[str, Criteria]:
+        """A stored record's text and its own fields as criteria (kind: needs or offers)."""
+        frame = self.store.records(kind, include_archived=True).filter(pl.col("id") == record_id)
+        if frame.height == 0:
+            raise StoreError(f"no {kind[:-1]} {record_id!r} in the store")
+        other = "offers" if kind == "needs" else "needs"
+        criteria = self.matcher(other).query_criteria(frame, **switches)[0]
+        return frame["text"][0], criteria
+
+    # ------------------------------------------------------------ decisions
+    def decide(self, need_id: str, offer_id: str, action: str, **details: Any) -> int:
+        """Record a decision (append-only). A pasted need must be saved first so the decision has a need id."""
+        return self.store.record_decision(need_id, offer_id, action, **details)
+
+    def save_record(self, kind: str, record: dict[str, Any]) -> str:
+        """Insert or update one need or offer and embed only that record into its index."""
+        outcome = self.store.upsert_record(kind, record)
+        if kind in self._matchers or self.index_dir(kind).joinpath("matcher.json").is_file():
+            matcher = self.matcher(kind)
+            stored = self.store.records(kind).filter(pl.col("id") == str(record["id"]))
+            if stored.height:
+                matcher.upsert(stored)
+                matcher.save(self.index_dir(kind))
+        return outcome
+
+    def archive(self, kind: str, record_id: str) -> None:
+        """Archive a record: it stays in the store (decisions refer to it) but leaves the index."""
+        self.store.archive(kind, record_id)
+        if kind in self._matchers and record_id in self._matchers[kind].index_:
+            self._matchers[kind].remove([record_id])
+            self._matchers[kind].save(self.index_dir(kind))
+
+    def import_frame(self, kind: str, frame: pl.DataFrame, mapping: ColumnMapping | None = None,
+                     file: str = "<upload>", progress: Progress | None = None) -> dict[str, int]:
+        """Import a table into the store (all or nothing), then update the index (changed records only)."""
+        counts = self.store.import_records(kind, frame, mapping=mapping, file=file)
+        if progress:
+            progress(0.02, f"{counts['inserted']} neu, {counts['updated']} geändert")
+        counts["embedded"] = self.refresh(kind, progress)
+        return counts
+
+    # ------------------------------------------------------------ reporting
+    def decisions_over_time(self, freq: str = "1w") -> pl.DataFrame:
+        """Decisions per action and period, and the acceptance rate of contacts made in that period."""
+        log = self.store.decisions()
+        if log.height == 0:
+            return pl.DataFrame()
+        log = log.with_columns(pl.col("decided_at").cast(pl.Datetime("us", "UTC")).dt.truncate(freq).alias("period"))
+        counts = log.pivot(on="action", index="period", values="id", aggregate_function="len").fill_null(0)
+        return counts.sort("period")
+
+    def unmet_needs(self, min_match_pct: float = 50.0, k: int = 5) -> pl.DataFrame:
+        """Open needs whose best offer under their own criteria is below `min_match_pct` (or that have none) and
+        that have no accepted or placed decision: the unmet demand."""
+        needs = self.store.records("needs")
+        if needs.height == 0:
+            return pl.DataFrame()
+        decided = self.store.decisions().filter(pl.col("action").is_in(["accepted", "placed", "completed"]))
+        open_needs = needs.filter(~pl.col("id").is_in(decided["need_id"].to_list()))
+        if open_needs.height == 0:
+            return pl.DataFrame()
+        matcher = self.matcher("offers")
+        result = matcher.match_records(open_needs, k, explain=False, load=self.store.load())
+        best = result.group_by("query_id").agg(pl.col("match_pct").max().alias("best_match_pct"),
+                                               pl.col("score").max().alias("best_score"))
+        frame = open_needs.join(best.rename({"query_id": "id"}), on="id", how="left")
+        threshold = pl.col("best_match_pct").is_null() | (pl.col("best_match_pct") < min_match_pct)
+        columns = [c for c in ("id", "title", "town", "help_type", "best_match_pct") if c in frame.columns]
+        return frame.filter(threshold).select(columns).sort("best_match_pct", nulls_last=False)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,10 @@
+"""A semmatch plugin for tests: registers the keyword fake as model "test-keywords".
+
+Enable it with SEMMATCH_PLUGINS=tests.fake_plugin.
+
+Used where the embedder is built in another process or by the app (AppTest, the browser end-to-end test)."""
+
+from semmatch.embedder import register_embedder
+from tests.conftest import KeywordEmbedder
+
+register_embedder("test-keywords", lambda config: KeywordEmbedder())

@@ -1,0 +1,146 @@
+"""The Streamlit app driven with streamlit.testing (AppTest): every page, with the keyword fake as the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from semmatch.auth import hash_password
+from semmatch.store import Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SEMMATCH_DATABASE_URL", db)
+    monkeypatch.setenv("SEMMATCH_INDEX_ROOT", str(tmp_path / "indexes"))
+    monkeypatch.setenv("SEMMATCH_MODEL", "test-keywords")
+    monkeypatch.setenv("SEMMATCH_PLUGINS", "tests.fake_plugin")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.delenv("SEMMATCH_APP_PASSWORD_HASH", raising=False)
+    offers = pl.DataFrame({
+        "offer_id": ["O1", "O2", "O3"],
+        "title": ["Webentwicklerin", "Fahrer", "Datenanalyst"],
+        "description": ["Ich baue eine Website mit WordPress.", "Fahrdienst mit dem Auto für Senioren.",
+                        "Python und Statistik für Daten."],
+        "plz": ["52062", "52249", "10117"], "lat": ["50.7771", "50.8186", "52.5169"],
+        "lon": ["6.0864", "6.2471", "13.3874"], "remote_ok": ["true", "false", "true"],
+        "contact_email": ["anna@example.org", "bernd@example.org", "cem@example.org"],
+    })
+    needs = pl.DataFrame({"need_id": ["N1"], "title": ["Website-Relaunch"],
+                          "description": ["Unsere Website braucht WordPress."], "plz": ["52062"],
+                          "radius_km": ["30"], "remote_ok": ["true"], "help_type": ["skills"]})
+    offers.write_csv(tmp_path / "offers.csv")
+    needs.write_csv(tmp_path / "needs.csv")
+    with Store(db) as store:
+        store.import_file("offers", tmp_path / "offers.csv")
+        store.import_file("needs", tmp_path / "needs.csv")
+    st.cache_resource.clear()
+    yield tmp_path, db
+    st.cache_resource.clear()
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def expander_labels(at: AppTest) -> list[str]:
+    return [e.label for e in at.expander]
+
+
+def test_paste_a_need_see_results_and_record_a_decision(app_env):
+    tmp_path, db = app_env
+    at = run_app()
+    assert "nur auf diesem Rechner" in " ".join(c.value for c in at.caption)  # no login: localhost only, said so
+    at.text_area(key="need_text").input("Wir suchen Hilfe für unsere Website mit WordPress.")
+    at.text_input(key="need_plz").input("52062")
+    at.button(key="need_search").click().run()
+    assert not at.exception, at.exception
+    labels = [label for label in expander_labels(at) if label.startswith("#")]
+    assert labels and "Webentwicklerin" in labels[0]
+    assert any("WordPress" in m.value for m in at.markdown)  # explanation: the matching sentence
+    at.button(key="need_save").click().run()
+    assert any("Gespeichert als" in s.value for s in at.success)
+    at.button(key="need_O1_contacted").click().run()
+    assert not at.exception, at.exception
+    assert any("Entscheidung gespeichert" in s.value for s in at.success)
+    with Store(db) as store:
+        log = store.decisions()
+    assert log.height == 1 and log["offer_id"][0] == "O1" and log["action"][0] == "contacted"
+    assert log["need_id"][0].startswith("B-")
+
+
+def test_stored_need_uses_its_own_criteria(app_env):
+    _, db = app_env
+    at = run_app()
+    at.radio(key="need_source").set_value("Gespeicherten Bedarf wählen").run()
+    assert at.text_input(key="need_N1_plz").value == "52062"
+    assert at.number_input(key="need_N1_radius").value == 30
+    at.button(key="need_search").click().run()
+    labels = [label for label in expander_labels(at) if label.startswith("#")]
+    assert "Webentwicklerin" in labels[0]
+    at.button(key="need_O1_placed").click().run()
+    with Store(db) as store:
+        assert store.decisions()["action"].to_list() == ["placed"]
+
+
+def test_offers_page_finds_needs(app_env):
+    at = run_app()
+    at.sidebar.radio(key="page_de").set_value("Angebote").run()
+    at.text_area(key="offer_text").input("Ich baue Websites mit WordPress.")
+    at.button(key="offer_search").click().run()
+    assert not at.exception, at.exception
+    assert any("Website-Relaunch" in label for label in expander_labels(at))
+
+
+def test_data_page_imports_a_file_and_shows_row_errors(app_env):
+    tmp_path, db = app_env
+    at = run_app()
+    at.sidebar.radio(key="page_de").set_value("Daten").run()
+    good = b"offer_id,title,description,plz\nO9,Grafik,Ich gestalte ein Logo und Grafik.,50667\n"
+    at.file_uploader(key="data_upload").set_value(("neu.csv", good, "text/csv")).run()
+    assert not at.exception, at.exception
+    at.button(key="data_import").click().run()
+    assert any("Importiert" in s.value for s in at.success), [e.value for e in at.error]
+    with Store(db) as store:
+        assert "O9" in store.records("offers")["id"].to_list()
+    bad = b"offer_id,title,description,plz\nO10,A,Text eins,50667\nO10,B,Text zwei,50667\n"
+    at.file_uploader(key="data_upload").set_value(("kaputt.csv", bad, "text/csv")).run()
+    at.button(key="data_import").click().run()
+    assert any("row 2" in e.value and "duplicate id" in e.value for e in at.error)
+    with Store(db) as store:
+        assert "O10" not in store.records("offers")["id"].to_list()  # nothing half-written
+
+
+def test_evaluation_page_and_english(app_env):
+    _, db = app_env
+    with Store(db) as store:
+        store.record_decision("N1", "O1", "contacted")
+        store.record_decision("N1", "O1", "accepted")
+    at = run_app()
+    at.sidebar.radio(key="page_de").set_value("Auswertung").run()
+    assert not at.exception, at.exception
+    assert any(m.value == "100.0 %" for m in at.metric)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert at.title[0].value.startswith("semmatch: find help")
+
+
+def test_login_required_when_a_password_hash_is_configured(app_env, monkeypatch):
+    monkeypatch.setenv("SEMMATCH_APP_PASSWORD_HASH", hash_password("geheim", iterations=1000))
+    at = run_app()
+    assert not at.text_area  # nothing of the app before login
+    at.text_input(key="password").input("falsch")
+    at.button(key="login").click().run()
+    assert at.error and "Falsches Passwort" in at.error[0].value
+    at.text_input(key="password").input("geheim")
+    at.button(key="login").click().run()
+    assert at.text_area(key="need_text") is not None
