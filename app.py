@@ -1,6 +1,8 @@
 """semmatch for coordinators: a Streamlit UI over semmatch (UI only; the logic lives in the semmatch package).
 
-Run with `semmatch app` (or `streamlit run app.py`). Settings come from the environment:
+Run with `semmatch app` (binds to 127.0.0.1 unless a login is configured; `streamlit run app.py` reads the same
+binding from .streamlit/config.toml and refuses to serve without a login on another address). Settings come from the
+environment:
 SEMMATCH_DATABASE_URL (store), SEMMATCH_INDEX_ROOT (index folders), SEMMATCH_MODEL (model name),
 SEMMATCH_APP_PASSWORD_HASH or `password_hash` in .streamlit/secrets.toml (login).
 """
@@ -15,7 +17,7 @@ import os
 import polars as pl
 import streamlit as st
 
-from semmatch.auth import configured_hash, verify_password
+from semmatch.auth import configured_hash, is_local_address, verify_password
 from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria
 from semmatch.errors import SemmatchError
@@ -42,9 +44,14 @@ TEXT = {
         "upload": "Datei hochladen (CSV oder Parquet)", "kind": "Art", "id_col": "Spalte mit der ID",
         "text_cols": "Spalten mit dem Text", "preview": "Vorschau", "import": "Importieren",
         "imported": "Importiert", "single": "Einzelnen Eintrag anlegen oder ändern", "archive": "Archivieren",
+        "condition": "Bedingung (z. B. „Ich baue die Website, wenn jemand die Texte schreibt“)",
         "runs": "Auswertungen je Modell und Einstellung (MLflow)", "over_time": "Entscheidungen über die Zeit",
         "acceptance": "Zusagequote", "exposure": "Wie oft Angebote gezeigt wurden", "unmet": "Unerfüllte Bedarfe",
         "login": "Passwort", "login_button": "Anmelden", "wrong": "Falsches Passwort",
+        "not_local": "Kein Login eingerichtet, aber der Server ist im Netz erreichbar: bitte mit "
+                     "`semmatch app` starten (nur 127.0.0.1) oder ein Passwort setzen (semmatch hash-password).",
+        "user": "Ihr Kürzel (für das Protokoll)", "save_offer_first": "Für Entscheidungen das Angebot "
+        "zuerst speichern (Daten) und dann auswählen.", "themes": "Unerfüllte Bedarfe nach Thema",
         "local_only": "Kein Login eingerichtet: die App ist nur auf diesem Rechner erreichbar (127.0.0.1). "
                       "Für den Betrieb im Netz ein Passwort setzen (semmatch hash-password).",
     },
@@ -64,9 +71,15 @@ TEXT = {
         "search_needs": "Find matching needs", "stored_offer": "Pick a stored offer",
         "upload": "Upload a file (CSV or Parquet)", "kind": "Kind", "id_col": "Id column",
         "text_cols": "Text columns", "preview": "Preview", "import": "Import", "imported": "Imported",
-        "single": "Add or edit one record", "archive": "Archive", "runs": "Evaluations per model and config (MLflow)",
+        "single": "Add or edit one record", "archive": "Archive",
+        "condition": "Condition (e.g. \"I build the website if someone writes the texts\")",
+        "runs": "Evaluations per model and config (MLflow)",
         "over_time": "Decisions over time", "acceptance": "Acceptance rate", "exposure": "How often offers were shown",
         "unmet": "Unmet needs", "login": "Password", "login_button": "Log in", "wrong": "Wrong password",
+        "not_local": "No login configured, but the server is reachable from the network: start it with "
+                     "`semmatch app` (127.0.0.1 only) or set a password (semmatch hash-password).",
+        "user": "Your handle (for the log)", "save_offer_first": "To record decisions, save the offer first "
+        "(Data) and pick it.", "themes": "Unmet needs by theme",
         "local_only": "No login configured: the app is reachable from this computer only (127.0.0.1). "
                       "Set a password (semmatch hash-password) before serving it on a network.",
     },
@@ -92,6 +105,9 @@ def login_gate() -> bool:
         secrets = {}
     stored = configured_hash(secrets)
     if stored is None:
+        if not is_local_address(st.get_option("server.address")):
+            st.error(t("not_local"))
+            return False
         st.caption("🔒 " + t("local_only"))
         return True
     if st.session_state.get("authenticated"):
@@ -154,11 +170,31 @@ def show_explanation(row: dict) -> None:
                + " · " + ", ".join(f"{k}: {v}" for k, v in explanation["criteria"].items()))
 
 
+def log_shown(result: pl.DataFrame, record_id: str | None, prefix: str) -> None:
+    """Record once per session which offers a coordinator was shown for a saved need (exposure, Hole@k)."""
+    if record_id is None or result.height == 0:
+        return
+    ws = workspace()
+    seen = st.session_state.setdefault("shown_logged", set())
+    pairs = [(record_id, o) if prefix == "need" else (o, record_id) for o in result["id"].to_list()]
+    new = [p for p in pairs if p not in seen]
+    if not new:
+        return
+    by = st.session_state.get("user") or "app"
+    for need, offer in new:
+        ws.decide(need, offer, "shown", decided_by=by)
+    if prefix == "need":
+        ws.store.record_matches(result.filter(pl.col("id").is_in([o for _, o in new])),
+                                model=ws.matcher("offers").index_.model_id)
+    seen.update(new)
+
+
 def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Criteria, prefix: str) -> None:
     ws = workspace()
     if result.height == 0:
         st.info(t("no_results"))
         return
+    log_shown(result, need_id, prefix)
     for row in result.iter_rows(named=True):
         pct = f"{row['match_pct']:.0f} %" if row.get("match_pct") is not None else f"{row['score']:.3f}"
         flags = []
@@ -170,7 +206,9 @@ def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Cr
         label = f"#{row['rank']} · {pct} · {row.get('title') or row['id']}{place} {' '.join(flags)}"
         with st.expander(label, expanded=row["rank"] <= 3):
             show_explanation(row)
-            if need_id is None and prefix == "need":
+            if need_id is None:
+                if prefix == "offer":
+                    st.caption(t("save_offer_first"))
                 continue
             cols = st.columns(5)
             key = f"{prefix}_{row['id']}"
@@ -180,7 +218,7 @@ def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Cr
                     pair = (need_id, row["id"]) if prefix == "need" else (row["id"], need_id)
                     try:
                         ws.decide(*pair, action, reason=reason if action == "declined" else None,
-                                  decided_by=st.session_state.get("user", "app"))
+                                  decided_by=st.session_state.get("user") or "app")
                         st.success(f"{t('recorded')}: {pair[0]} / {pair[1]} → {t(action)}")
                     except SemmatchError as exc:
                         st.error(str(exc))
@@ -192,15 +230,20 @@ def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Cr
 
 
 def result_map(result: pl.DataFrame, criteria: Criteria) -> None:
-    points = result.select([c for c in ("id", "title", "lat", "lon") if c in result.columns])
+    points = result.select([c for c in ("id", "title", "lat", "lon", "times_contacted", "already_placed")
+                            if c in result.columns])
     if "lat" not in points.columns or points.height == 0:
         return
     import pydeck as pdk
 
-    points = points.with_columns(pl.col("lat").cast(pl.Float64, strict=False), pl.col("lon").cast(pl.Float64,
-                                                                                                    strict=False))
+    contacted = pl.col("times_contacted").fill_null(0) > 0 if "times_contacted" in points.columns else pl.lit(False)
+    placed = pl.col("already_placed").fill_null(False) if "already_placed" in points.columns else pl.lit(False)
+    points = points.with_columns(
+        pl.col("lat").cast(pl.Float64, strict=False), pl.col("lon").cast(pl.Float64, strict=False),
+        pl.when(placed).then(pl.lit([40, 160, 60, 200])).when(contacted).then(pl.lit([240, 170, 0, 200]))
+        .otherwise(pl.lit([0, 110, 200, 180])).alias("color"))  # blue: new, amber: contacted, green: placed
     layers = [pdk.Layer("ScatterplotLayer", points.drop_nulls(["lat", "lon"]).to_dicts(), get_position="[lon, lat]",
-                        get_radius=800, get_fill_color=[0, 110, 200, 180], pickable=True)]
+                        get_radius=800, get_fill_color="color", pickable=True)]
     profile = criteria.profile
     if profile.has_location:
         center = [{"lat": profile.lat, "lon": profile.lon}]
@@ -246,7 +289,8 @@ def need_page() -> None:
         ws.save_record("needs", {"id": new_id, "title": text.strip().splitlines()[0][:80], "description": text,
                                  "plz": profile.plz, "radius_km": profile.radius_km, "remote_ok": profile.remote_ok,
                                  "languages": ";".join(profile.languages), "must_have_skills": ";".join(
-                                     profile.skills), "status": "open"})
+                                     profile.skills), "start_date": profile.date_from, "end_date": profile.date_until,
+                                 "offer_types": ";".join(profile.offer_types), "status": "open"})
         query["need_id"] = new_id
         st.success(f"{t('saved')} {new_id}")
     result = ws.match(query["text"], criteria, k=k, query_id=query["need_id"] or "pasted")
@@ -295,15 +339,17 @@ def data_page() -> None:
                 st.error(str(exc))
     with st.expander(t("single")):
         with st.form(f"single_{kind}"):
-            record_id = st.text_input("id")
-            title = st.text_input("title")
+            record_id = st.text_input("id", key="single_id")
+            title = st.text_input("title", key="single_title")
             description = st.text_area("description")
             plz = st.text_input(t("plz"))
-            submitted = st.form_submit_button("OK")
+            condition = st.text_input(t("condition")) if kind == "offers" else ""
+            submitted = st.form_submit_button("OK", key="single_submit")
         if submitted and record_id and (title or description):
+            given = {"title": title, "description": description, "plz": plz, "condition": condition}
+            record = {"id": record_id, **{k: v.strip() for k, v in given.items() if v and v.strip()}}
             try:
-                outcome = ws.save_record(kind, {"id": record_id, "title": title, "description": description,
-                                                "plz": plz or None})
+                outcome = ws.save_record(kind, record)
                 st.success(f"{record_id}: {outcome}")
             except SemmatchError as exc:
                 st.error(str(exc))
@@ -331,19 +377,27 @@ def evaluation_page() -> None:
         st.line_chart(over_time.to_pandas().set_index("period"))
     rate = acceptance_rate(decisions)
     st.metric(t("acceptance"), f"{rate * 100:.1f} %" if rate is not None else "–")
+    accepted = ws.acceptance_over_time()
+    if accepted.height:
+        st.line_chart(accepted.to_pandas().set_index("period")["acceptance_rate"])
     st.subheader(t("exposure"))
     status = ws.store.offer_status()
     if status.height:
         top = status.sort("shown", descending=True).head(20).select("offer_id", "shown", "contacted", "placed")
         st.bar_chart(top.to_pandas().set_index("offer_id")["shown"])
     st.subheader(t("unmet"))
-    unmet = ws.unmet_needs()
+    unmet = unmet_needs(decisions.height, ws.store.records("needs").height)
     if unmet.height:
-        group = "help_type" if "help_type" in unmet.columns else None
-        if group:
-            st.dataframe(unmet.group_by(group).agg(pl.len().alias("needs")).sort("needs", descending=True)
-                         .to_pandas(), hide_index=True)
+        st.caption(t("themes"))
+        st.dataframe(unmet.group_by("theme").agg(pl.len().alias("needs"), pl.col("id").head(5).alias("examples"))
+                     .sort("needs", descending=True).to_pandas(), hide_index=True)
         st.dataframe(unmet.to_pandas(), hide_index=True)
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def unmet_needs(decision_count: int, need_count: int) -> pl.DataFrame:
+    """Unmet needs with their themes, recomputed when decisions or needs change (the arguments are the cache key)."""
+    return workspace().unmet_needs()
 
 
 def main() -> None:
@@ -353,6 +407,7 @@ def main() -> None:
     st.title(t("title"))
     if not login_gate():
         return
+    st.sidebar.text_input(t("user"), key="user")
     pages = {t("need"): need_page, t("offers"): offers_page, t("data"): data_page, t("eval"): evaluation_page}
     choice = st.sidebar.radio(t("page"), list(pages), key=f"page_{st.session_state['lang']}")
     try:

@@ -74,9 +74,12 @@ def test_paste_a_need_see_results_and_record_a_decision(app_env):
     assert not at.exception, at.exception
     assert any("Entscheidung gespeichert" in s.value for s in at.success)
     with Store(db) as store:
-        log = store.decisions()
+        full_log = store.decisions()
+    log = full_log.filter(pl.col("action") != "shown")
     assert log.height == 1 and log["offer_id"][0] == "O1" and log["action"][0] == "contacted"
     assert log["need_id"][0].startswith("B-")
+    shown = full_log.filter(pl.col("action") == "shown")  # the shortlist a saved need got is logged once
+    assert "O1" in shown["offer_id"].to_list() and shown.height == shown.select("offer_id").n_unique()
 
 
 def test_stored_need_uses_its_own_criteria(app_env):
@@ -88,9 +91,12 @@ def test_stored_need_uses_its_own_criteria(app_env):
     at.button(key="need_search").click().run()
     labels = [label for label in expander_labels(at) if label.startswith("#")]
     assert "Webentwicklerin" in labels[0]
+    at.sidebar.text_input(key="user").input("anna")
     at.button(key="need_O1_placed").click().run()
     with Store(db) as store:
-        assert store.decisions()["action"].to_list() == ["placed"]
+        log = store.decisions().filter(pl.col("action") != "shown")
+        assert log["action"].to_list() == ["placed"] and log["decided_by"].to_list() == ["anna"]
+        assert store.proposed_matches("N1").height >= 1
 
 
 def test_offers_page_finds_needs(app_env):
@@ -100,6 +106,21 @@ def test_offers_page_finds_needs(app_env):
     at.button(key="offer_search").click().run()
     assert not at.exception, at.exception
     assert any("Website-Relaunch" in label for label in expander_labels(at))
+    assert any("zuerst speichern" in c.value for c in at.caption)  # a pasted profile cannot carry decisions
+
+
+def test_offers_page_records_a_decision_for_a_stored_offer(app_env):
+    _, db = app_env
+    at = run_app()
+    at.sidebar.radio(key="page_de").set_value("Angebote").run()
+    at.radio(key="offer_source").set_value("Gespeichertes Angebot wählen").run()
+    at.button(key="offer_search").click().run()
+    assert any("Website-Relaunch" in label for label in expander_labels(at))
+    at.button(key="offer_N1_accepted").click().run()
+    assert not at.exception, at.exception
+    with Store(db) as store:
+        log = store.decisions().filter(pl.col("action") != "shown")
+    assert log.select("need_id", "offer_id", "action").rows() == [("N1", "O1", "accepted")]
 
 
 def test_data_page_imports_a_file_and_shows_row_errors(app_env):
@@ -119,6 +140,18 @@ def test_data_page_imports_a_file_and_shows_row_errors(app_env):
     assert any("row 2" in e.value and "duplicate id" in e.value for e in at.error)
     with Store(db) as store:
         assert "O10" not in store.records("offers")["id"].to_list()  # nothing half-written
+    # edit one record: only the given values change, its other fields stay; archive another
+    at.text_input(key="single_id").input("O1")
+    at.text_input(key="single_title").input("Webentwicklerin (neu)")
+    at.button(key="single_submit").click().run()
+    with Store(db) as store:
+        edited = store.get_record("offers", "O1")
+    assert edited["title"] == "Webentwicklerin (neu)"
+    assert edited["fields"]["plz"] == "52062" and edited["fields"]["remote_ok"] == "true"
+    at.selectbox(key="archive_pick").set_value("O2")
+    at.button(key="archive_button").click().run()
+    with Store(db) as store:
+        assert "O2" not in store.records("offers")["id"].to_list()
 
 
 def test_evaluation_page_and_english(app_env):
@@ -126,10 +159,12 @@ def test_evaluation_page_and_english(app_env):
     with Store(db) as store:
         store.record_decision("N1", "O1", "contacted")
         store.record_decision("N1", "O1", "accepted")
+        store.upsert_record("needs", {"id": "N2", "title": "Fahrdienst", "description": "Fahrdienst gesucht."})
     at = run_app()
     at.sidebar.radio(key="page_de").set_value("Auswertung").run()
     assert not at.exception, at.exception
     assert any(m.value == "100.0 %" for m in at.metric)
+    assert any("nach Thema" in c.value for c in at.caption)  # unmet needs grouped by theme
     at.sidebar.radio(key="lang").set_value("en").run()
     assert at.title[0].value.startswith("semmatch: find help")
 
@@ -144,3 +179,19 @@ def test_login_required_when_a_password_hash_is_configured(app_env, monkeypatch)
     at.text_input(key="password").input("geheim")
     at.button(key="login").click().run()
     assert at.text_area(key="need_text") is not None
+
+
+def test_local_address_check_and_contact_cap_setting(monkeypatch):
+    from semmatch.auth import is_local_address
+    from semmatch.errors import ConfigError
+    from semmatch.workspace import contact_cap_from_env
+
+    assert is_local_address("127.0.0.1") and is_local_address("localhost")
+    assert not is_local_address("0.0.0.0") and not is_local_address(None) and not is_local_address("")
+    monkeypatch.setenv("SEMMATCH_CONTACT_CAP", "5")
+    assert contact_cap_from_env() == 5
+    monkeypatch.setenv("SEMMATCH_CONTACT_CAP", "none")
+    assert contact_cap_from_env() is None
+    monkeypatch.setenv("SEMMATCH_CONTACT_CAP", "viele")
+    with pytest.raises(ConfigError):
+        contact_cap_from_env()

@@ -20,7 +20,7 @@ import pytest
 from semmatch.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT_DIR = Path(os.environ.get("SEMMATCH_SCREENSHOT_DIR", ROOT / "evaluation" / "results"))
+SCREENSHOT_DIR = Path(os.environ.get("SEMMATCH_SCREENSHOT_DIR", "/tmp/semmatch-e2e"))
 
 
 def chromium_path() -> str | None:
@@ -106,6 +106,8 @@ def test_browser_paste_need_see_results_record_decision(running_app):
         page.screenshot(path=str(SCREENSHOT_DIR / "e2e_shortlist.png"), full_page=True)
         browser.close()
     with Store(db) as store:
-        log = store.decisions()
+        full_log = store.decisions()
+    log = full_log.filter(pl.col("action") != "shown")
     assert log.height == 1 and log["action"][0] == "contacted" and log["offer_id"][0] == "O1"
+    assert "O1" in full_log.filter(pl.col("action") == "shown")["offer_id"].to_list()
     assert (SCREENSHOT_DIR / "e2e_shortlist.png").stat().st_size > 10_000

@@ -360,3 +360,18 @@ def test_sqlite_settings(tmp_path):
         values = [conn.exec_driver_sql(f"PRAGMA {name}").scalar()
                   for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")]
     assert values == ["wal", 2, 1, 30_000]  # synchronous 2 = FULL
+
+
+def test_migrations_never_drop_data():
+    """Schema changes go through migrations that never drop tables or columns (a data loss would need review)."""
+    from pathlib import Path
+
+    import semmatch
+
+    versions = Path(semmatch.__file__).parent / "migrations" / "versions"
+    scripts = sorted(versions.glob("*.py"))
+    assert scripts
+    for script in scripts:
+        upgrade = script.read_text(encoding="utf-8").split("def downgrade")[0]
+        for forbidden in ("op.drop_", "DROP TABLE", "DROP COLUMN", "DELETE FROM", "TRUNCATE TABLE"):
+            assert forbidden not in upgrade, f"{script.name} upgrade contains {forbidden}"

@@ -43,3 +43,11 @@ def verify_password(password: str, stored: str) -> bool:
 def configured_hash(secrets: dict | None = None) -> str | None:
     """The password hash from the environment, else from Streamlit secrets; None when no login is configured."""
     return os.environ.get(PASSWORD_ENV) or (secrets or {}).get("password_hash") or None
+
+
+LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_address(address: str | None) -> bool:
+    """True when the server listens on this computer only (an unset address means all interfaces)."""
+    return bool(address) and address.strip().lower() in LOCAL_ADDRESSES

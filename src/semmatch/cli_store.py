@@ -19,10 +19,11 @@ from semmatch.workspace import sync_index
 db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
 
 
-def _store(db_url: str | None, contact_cap: int | None = 3):
+def _store(db_url: str | None):
     from semmatch.store import Store
+    from semmatch.workspace import contact_cap_from_env
 
-    return Store(db_url, contact_cap_per_week=contact_cap)
+    return Store(db_url, contact_cap_per_week=contact_cap_from_env())
 
 
 @main.command("import")

@@ -51,7 +51,7 @@ LANGUAGE_NAMES = {
 }
 TRUE_WORDS = {"true", "1", "ja", "yes", "y", "j", "x", "wahr"}
 FALSE_WORDS = {"false", "0", "nein", "no", "n", "falsch", ""}
-INACTIVE_STATUSES = frozenset({"closed", "archived", "inactive", "matched", "geschlossen", "archiviert"})
+INACTIVE_STATUSES = frozenset({"closed", "archived", "inactive", "matched", "stale", "geschlossen", "archiviert"})
 LIST_SEPARATORS = re.compile(r"\s*[;,|]\s*")
 
 # canonical field -> column names looked for, in order, per record kind

@@ -211,11 +211,24 @@ class Store:
                                    if v is not None and str(v).strip()}
         return self._store_rows(kind, rows)
 
-    def upsert_record(self, kind: str, record: dict[str, Any]) -> str:
+    def upsert_record(self, kind: str, record: dict[str, Any], *, merge: bool = True) -> str:
         """Insert or update one record (keys: id, text or title/description, fields, contact fields).
 
-        Returns 'inserted', 'updated' or 'unchanged'."""
-        counts = self.import_records(kind, pl.DataFrame([record], infer_schema_length=None), file="<record>")
+        merge: an existing record keeps every field the new values do not mention (an edit of the title does not
+        wipe its place, languages or skills); None values mean "not given". Returns 'inserted', 'updated' or
+        'unchanged'."""
+        given = {k: v for k, v in record.items() if v is not None}
+        if merge:
+            try:
+                old = self.get_record(kind, str(record[ID]))
+            except UnknownIdError:
+                old = None
+            if old is not None:
+                kept = {"title": old["title"], "description": old["description"], **old["fields"]}
+                if TEXT not in given and not {"title", "description"} & set(given):
+                    kept[TEXT] = old["text"]
+                given = {**{k: v for k, v in kept.items() if v is not None}, **given}
+        counts = self.import_records(kind, pl.DataFrame([given], infer_schema_length=None), file="<record>")
         return next(name for name, count in counts.items() if count)
 
     @staticmethod

@@ -7,15 +7,17 @@ save or archive single records (only that record is embedded), import files, and
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria
-from semmatch.errors import IndexCorruptError, IndexMismatchError, StoreError
+from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError
 from semmatch.matcher import Matcher
 from semmatch.schema import ColumnMapping
 from semmatch.store import Store
@@ -61,8 +63,9 @@ class Workspace:
     """Store + offer index + need index, kept in step. Contact data stays in the store."""
 
     def __init__(self, db_url: str | None = None, index_root: str | Path = "models/workspace",
-                 config: MatchConfig | None = None, contact_cap_per_week: int | None = 3):
-        self.store = Store(db_url, contact_cap_per_week=contact_cap_per_week)
+                 config: MatchConfig | None = None, contact_cap_per_week: int | None = None):
+        self.store = Store(db_url, contact_cap_per_week=contact_cap_per_week if contact_cap_per_week is not None
+                           else contact_cap_from_env())
         self.index_root = Path(index_root)
         self.config = config
         self._matchers: dict[str, Matcher] = {}
@@ -139,7 +142,7 @@ class Workspace:
 
     # ------------------------------------------------------------ reporting
     def decisions_over_time(self, freq: str = "1w") -> pl.DataFrame:
-        """Decisions per action and period, and the acceptance rate of contacts made in that period."""
+        """Decisions per action and period (see `acceptance_over_time` for the acceptance rate)."""
         log = self.store.decisions()
         if log.height == 0:
             return pl.DataFrame()
@@ -150,7 +153,7 @@ class Workspace:
     def unmet_needs(self, min_match_pct: float = 50.0, k: int = 5) -> pl.DataFrame:
         """Open needs whose best offer under their own criteria is below `min_match_pct` (or that have none) and
         that have no accepted or placed decision: the unmet demand."""
-        needs = self.store.records("needs")
+        needs = self.store.records("needs").filter(pl.col("status") == "open")
         if needs.height == 0:
             return pl.DataFrame()
         decided = self.store.decisions().filter(pl.col("action").is_in(["accepted", "placed", "completed"]))
@@ -164,7 +167,31 @@ class Workspace:
         frame = open_needs.join(best.rename({"query_id": "id"}), on="id", how="left")
         threshold = pl.col("best_match_pct").is_null() | (pl.col("best_match_pct") < min_match_pct)
         columns = [c for c in ("id", "title", "town", "help_type", "best_match_pct") if c in frame.columns]
-        return frame.filter(threshold).select(columns).sort("best_match_pct", nulls_last=False)
+        unmet = frame.filter(threshold).select(columns).sort("best_match_pct", nulls_last=False)
+        return unmet.join(self.need_themes(), on="id", how="left")
+
+    def need_themes(self, n_themes: int = 8) -> pl.DataFrame:
+        """Each stored need's theme, found by clustering the needs' embeddings (see `label_themes`)."""
+        matcher = self.matcher("needs")
+        ids = [str(i) for i in matcher.fields_.ids]
+        titles = (matcher.records_["title"].fill_null("") if "title" in matcher.records_.columns
+                  else matcher.records_["text"]).to_list()
+        themes = label_themes(titles, matcher.index_.vectors(ids), n_themes)
+        return pl.DataFrame({"id": ids, "theme": themes}, schema={"id": pl.String, "theme": pl.String})
+
+    def acceptance_over_time(self, freq: str = "1w") -> pl.DataFrame:
+        """Per period (of the contact): contacted pairs and the share later accepted, placed or completed."""
+        log = self.store.decisions()
+        if log.height == 0:
+            return pl.DataFrame()
+        contacted = log.filter(pl.col("action") == "contacted").group_by("need_id", "offer_id").agg(
+            pl.col("decided_at").min().cast(pl.Datetime("us", "UTC")).dt.truncate(freq).alias("period"))
+        accepted = log.filter(pl.col("action").is_in(["accepted", "placed", "completed"])).select(
+            "need_id", "offer_id").unique().with_columns(pl.lit(True).alias("accepted"))
+        joined = contacted.join(accepted, on=["need_id", "offer_id"], how="left").with_columns(
+            pl.col("accepted").fill_null(False))
+        return joined.group_by("period").agg(pl.len().alias("contacted"),
+                                             pl.col("accepted").mean().alias("acceptance_rate")).sort("period")
 
     def close(self) -> None:
         self.store.close()
@@ -172,3 +199,35 @@ class Workspace:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def contact_cap_from_env(default: int = 3) -> int | None:
+    """$SEMMATCH_CONTACT_CAP: contacts per offer per 7 days ("none" or 0 switches the cap off)."""
+    value = os.environ.get("SEMMATCH_CONTACT_CAP", "").strip().lower()
+    if not value:
+        return default
+    if value in ("none", "0", "off"):
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"SEMMATCH_CONTACT_CAP must be a whole number or 'none', not {value!r}")
+    return int(value)
+
+
+def label_themes(titles: list[str], vectors: np.ndarray, n_themes: int = 8, seed: int = 0) -> list[str]:
+    """Group records into themes by their embeddings (k-means) and name each theme by its three most distinctive
+    title words (TF-IDF over the themes' titles)."""
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    n = len(titles)
+    if n == 0:
+        return []
+    k = max(1, min(n_themes, n // 3 or 1))
+    clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors) if k > 1 else np.zeros(n, int)
+    documents = [" ".join(t for t, c in zip(titles, clusters) if c == cluster) for cluster in range(k)]
+    tfidf = TfidfVectorizer(token_pattern=r"(?u)\b[^\W\d_]{4,}\b", lowercase=True)
+    weights = tfidf.fit_transform(documents).toarray()
+    vocabulary = np.asarray(tfidf.get_feature_names_out())
+    names = [" / ".join(vocabulary[np.argsort(-row)[:3]]) if row.any() else f"Thema {i + 1}"
+             for i, row in enumerate(weights)]
+    return [names[c] for c in clusters]
