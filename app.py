@@ -22,7 +22,7 @@ from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria
 from semmatch.errors import SemmatchError
 from semmatch.fields import OFFER_TYPES
-from semmatch.schema import ColumnMapping
+from semmatch.schema import ColumnMapping, row_errors
 from semmatch.workspace import Workspace
 
 TEXT = {
@@ -43,6 +43,7 @@ TEXT = {
         "search_needs": "Passende Bedarfe finden", "stored_offer": "Gespeichertes Angebot wählen",
         "upload": "Datei hochladen (CSV oder Parquet)", "kind": "Art", "id_col": "Spalte mit der ID",
         "text_cols": "Spalten mit dem Text", "preview": "Vorschau", "import": "Importieren",
+        "problems": "Zeilen mit Fehlern (nichts wird importiert, solange es welche gibt):",
         "imported": "Importiert", "single": "Einzelnen Eintrag anlegen oder ändern", "archive": "Archivieren",
         "condition": "Bedingung (z. B. „Ich baue die Website, wenn jemand die Texte schreibt“)",
         "runs": "Auswertungen je Modell und Einstellung (MLflow)", "over_time": "Entscheidungen über die Zeit",
@@ -71,6 +72,7 @@ TEXT = {
         "search_needs": "Find matching needs", "stored_offer": "Pick a stored offer",
         "upload": "Upload a file (CSV or Parquet)", "kind": "Kind", "id_col": "Id column",
         "text_cols": "Text columns", "preview": "Preview", "import": "Import", "imported": "Imported",
+        "problems": "rows with problems (nothing is imported while there are any):",
         "single": "Add or edit one record", "archive": "Archive",
         "condition": "Condition (e.g. \"I build the website if someone writes the texts\")",
         "runs": "Evaluations per model and config (MLflow)",
@@ -329,10 +331,17 @@ def data_page() -> None:
         id_column = st.selectbox(t("id_col"), columns, index=columns.index(guess), key="data_id")
         text_default = [c for c in ("title", "description") if c in columns] or columns[1:2]
         text_columns = st.multiselect(t("text_cols"), columns, default=text_default, key="data_text")
+        mapping = ColumnMapping(id_column, tuple(text_columns))
+        problems = row_errors(frame, kind=kind, mapping=mapping, file=upload.name)
+        if problems:
+            st.error(f"{len(problems)} {t('problems')}")
+            st.dataframe(pl.DataFrame({"row": [p.row for p in problems], "column": [p.column for p in problems],
+                                       "problem": [str(p).split(": ", 1)[-1] for p in problems]}).to_pandas(),
+                         hide_index=True)
         if st.button(t("import"), type="primary", key="data_import"):
             bar = st.progress(0.0)
             try:
-                counts = ws.import_frame(kind, frame, ColumnMapping(id_column, tuple(text_columns)), upload.name,
+                counts = ws.import_frame(kind, frame, mapping, upload.name,
                                          progress=lambda share, label: bar.progress(min(share, 1.0), text=label))
                 st.success(f"{t('imported')}: {counts}")
             except SemmatchError as exc:

@@ -134,8 +134,11 @@ def test_data_page_imports_a_file_and_shows_row_errors(app_env):
     assert any("Importiert" in s.value for s in at.success), [e.value for e in at.error]
     with Store(db) as store:
         assert "O9" in store.records("offers")["id"].to_list()
-    bad = b"offer_id,title,description,plz\nO10,A,Text eins,50667\nO10,B,Text zwei,50667\n"
+    bad = (b"offer_id,title,description,plz\nO10,A,Text eins,50667\nO10,B,Text zwei,50667\n"
+           b"O11,C,Text drei,99999\n")
     at.file_uploader(key="data_upload").set_value(("kaputt.csv", bad, "text/csv")).run()
+    table = at.dataframe[-1].value  # every bad row is listed before import: duplicate id in row 2, bad PLZ in row 3
+    assert list(table["row"]) == [2, 3] and "unknown German PLZ" in table["problem"].iloc[1]
     at.button(key="data_import").click().run()
     assert any("row 2" in e.value and "duplicate id" in e.value for e in at.error)
     with Store(db) as store:

@@ -269,18 +269,34 @@ def parse_profile(values: Mapping[str, Any], kind: str) -> Profile:
 
 def record_profiles(frame: pl.DataFrame, kind: str, file: str = "<data>") -> list[Profile]:
     """Parse every record's structured fields; errors name file, 1-based row and the input column."""
+    profiles, errors = _parse_rows(frame, kind, file, stop_at_first=True)
+    if errors:
+        raise errors[0]
+    return profiles
+
+
+def field_errors(frame: pl.DataFrame, kind: str, file: str = "<data>", limit: int = 100) -> list[DataValidationError]:
+    """Every structured-field error of a table (up to `limit`), one per bad row, for showing them all at once."""
+    return _parse_rows(frame, kind, file, stop_at_first=False, limit=limit)[1]
+
+
+def _parse_rows(frame: pl.DataFrame, kind: str, file: str, *, stop_at_first: bool,
+                limit: int = 100) -> tuple[list[Profile], list[DataValidationError]]:
     columns = {field: field_column(field, kind, frame.columns) for field in FIELD_COLUMNS}
     columns = {field: column for field, column in columns.items() if column is not None}
     data = {column: frame[column].to_list() for column in set(columns.values())}
-    profiles = []
+    profiles: list[Profile] = []
+    errors: list[DataValidationError] = []
     for row in range(frame.height):
         values = {field: data[column][row] for field, column in columns.items()}
         try:
             profiles.append(parse_profile(values, kind))
         except FieldError as exc:
-            raise DataValidationError(str(exc), file=file, row=row + 1, column=columns.get(exc.field, exc.field)) \
-                from None
-    return profiles
+            errors.append(DataValidationError(str(exc), file=file, row=row + 1,
+                                              column=columns.get(exc.field, exc.field)))
+            if stop_at_first or len(errors) >= limit:
+                break
+    return profiles, errors
 
 
 def _days(value: dt.date | None, missing: float) -> float:

@@ -124,3 +124,37 @@ def validate_records(
 def load_records(path: str | Path, *, kind: str = "offers", mapping: ColumnMapping | None = None) -> pl.DataFrame:
     """Read and validate a file of needs or offers (CSV, TSV, Parquet, JSON)."""
     return validate_records(read_table(path), kind=kind, mapping=mapping, file=str(path))
+
+
+def row_errors(frame: pl.DataFrame, *, kind: str = "offers", mapping: ColumnMapping | None = None,
+               file: str = "<data>", limit: int = 100) -> list[DataValidationError]:
+    """All problems of a table at once, one per bad row (for a preview before import): missing or duplicate ids,
+    empty texts, NUL bytes and invalid structured fields. An empty list means `validate_records` will accept it."""
+    from semmatch.fields import field_errors
+
+    mapping = mapping or ColumnMapping()
+    try:
+        id_column, text_columns = mapping.resolve(frame.columns, kind, file)
+    except DataValidationError as exc:
+        return [exc]
+    errors: list[DataValidationError] = []
+    seen: dict[str, int] = {}
+    ids = frame[id_column].cast(pl.String, strict=False).to_list()
+    texts = zip(*[frame[c].cast(pl.String, strict=False).to_list() for c in text_columns])
+    for row, (value, parts) in enumerate(zip(ids, texts), start=1):
+        key = (value or "").strip()
+        text = embed_text(list(parts))
+        if not key:
+            errors.append(DataValidationError("empty id", file=file, row=row, column=id_column))
+        elif key in seen:
+            errors.append(DataValidationError(f"duplicate id {key!r} (first seen in row {seen[key]})", file=file,
+                                              row=row, column=id_column))
+        else:
+            seen[key] = row
+        if not text:
+            errors.append(DataValidationError("empty text", file=file, row=row, column=" + ".join(text_columns)))
+        elif "\x00" in text:
+            errors.append(DataValidationError("text contains a NUL byte", file=file, row=row,
+                                              column=" + ".join(text_columns)))
+    errors += field_errors(frame, kind, file, limit)
+    return sorted(errors, key=lambda e: (e.row or 0))[:limit]
