@@ -264,10 +264,15 @@ def test_records_upsert_archive_and_matches(store_url, fake_embedder):
 def test_decisions_are_append_only(store_url):
     store = seeded(store_url)
     store.record_decision("N1", "O1", "shown", at=T0)
-    for statement in ("UPDATE decisions SET action = 'placed'", "DELETE FROM decisions"):
+    store.record_decision("N1", "O1", "declined", reason="keine Zeit", note="ruft zurück", at=T0)
+    for statement in ("UPDATE decisions SET action = 'placed'", "DELETE FROM decisions",
+                      "UPDATE decisions SET note = 'anders'", "UPDATE decisions SET note = NULL, decided_by = 'x'"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(sa.text(statement))
-    assert store.decisions()["action"].to_list() == ["shown"]
+    assert store.decisions()["action"].to_list() == ["shown", "declined"]
+    with store.engine.begin() as conn:  # the one allowed change: clearing free text for an erasure request
+        conn.execute(sa.text("UPDATE decisions SET note = NULL, reason = NULL"))
+    assert store.decisions()["note"].is_null().all() and store.decisions()["action"].to_list() == ["shown", "declined"]
     assert not hasattr(store, "delete_decision") and not hasattr(store, "update_decision")
 
 
@@ -343,10 +348,10 @@ def test_migrations_keep_data(store_url):
     store.record_decision("N1", "O1", "shown", at=T0)
     store.close()
     again = Store(store_url)
-    assert again.revision() == "0001"
+    assert again.revision() == "0002"
     assert again.decisions().height == 1 and again.records("needs").height == 3
     with again.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
 
 
 def test_bad_url():

@@ -169,6 +169,26 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
     click.echo(json.dumps({"run_id": run_id, "data_hash": data_hash, **shown}, indent=1))
 
 
+@main.command("forget")
+@click.argument("record_id")
+@click.option("--kind", type=click.Choice(["offers", "needs"]), required=True)
+@click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
+@click.option("--index", "extra_indexes", multiple=True, type=click.Path(file_okay=False),
+              help="Another index folder to remove the record from, repeatable.")
+@click.option("--mlflow-artifacts", default="mlartifacts", show_default=True, type=click.Path(file_okay=False))
+@db_option
+def forget_command(record_id, kind, index_root, extra_indexes, mlflow_artifacts, db_url):
+    """Erasure request (GDPR Art. 17): remove a person's need or offer from the store, indexes, cache and MLflow."""
+    from semmatch.workspace import Workspace
+
+    ws = Workspace(db_url, index_root)
+    try:
+        report = ws.forget(kind, record_id, extra_index_dirs=extra_indexes, mlflow_artifacts=mlflow_artifacts)
+    finally:
+        ws.close()
+    click.echo(json.dumps(report.as_dict(), indent=1))
+
+
 @main.command("hash-password")
 @click.password_option(help="The coordinators' password (asked for when not given).")
 def hash_password_command(password):

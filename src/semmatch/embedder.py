@@ -42,6 +42,23 @@ class EmbeddingCache:
         )
         self._conn.commit()
 
+    def model_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT model_id FROM vectors")]
+
+    def delete(self, keys: Sequence[bytes]) -> int:
+        """Delete entries; their bytes are zeroed on disk (secure_delete) and the WAL is truncated."""
+        removed = 0
+        with self._lock:
+            self._conn.execute("PRAGMA secure_delete=ON")
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                marks = ",".join("?" * len(chunk))
+                removed += self._conn.execute(f"DELETE FROM vectors WHERE key IN ({marks})", chunk).rowcount
+            self._conn.commit()
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+
     @staticmethod
     def key(model_id: str, prompt: str, text: str) -> bytes:
         return hashlib.sha256(f"{model_id}\x00{prompt}\x00{text}".encode()).digest()

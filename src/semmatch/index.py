@@ -196,6 +196,15 @@ class VectorIndex:
             self.remove(existing)
         self.add(ids, vectors)
 
+    def compact(self) -> None:
+        """Rebuild an HNSW index without its tombstones, so removed vectors are gone from the file too."""
+        if self.kind != "hnsw" or not self._tombstones:
+            return
+        ids = self.ids
+        vectors = self.vectors(ids)
+        self._index, self._id_to_faiss, self._faiss_to_id, self._tombstones, self._next_id = None, {}, {}, set(), 0
+        self.add(ids, vectors)
+
     def vector(self, record_id: str) -> np.ndarray:
         if record_id not in self._id_to_faiss:
             raise UnknownIdError(f"not in the index: {record_id!r}")

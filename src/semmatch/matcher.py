@@ -160,6 +160,7 @@ class Matcher:
             raise UnknownIdError(f"not in this index: {unknown[:5]}")
         self.index_.remove(ids)
         self.records_ = self.records_.filter(~pl.col(ID).is_in(ids))
+        self.index_.compact()  # HNSW: removed vectors leave the file too
         self._refresh()
 
     # -------------------------------------------------------------- match

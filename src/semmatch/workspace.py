@@ -19,6 +19,7 @@ from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError
 from semmatch.matcher import Matcher
+from semmatch.privacy import ErasureReport, erase_from_cache, erase_from_mlflow_artifacts, erase_in_store
 from semmatch.schema import ColumnMapping
 from semmatch.store import Store
 
@@ -192,6 +193,26 @@ class Workspace:
             pl.col("accepted").fill_null(False))
         return joined.group_by("period").agg(pl.len().alias("contacted"),
                                              pl.col("accepted").mean().alias("acceptance_rate")).sort("period")
+
+    def forget(self, kind: str, record_id: str, *, extra_index_dirs: tuple[str | Path, ...] = (),
+               mlflow_artifacts: str | Path = "mlartifacts") -> ErasureReport:
+        """Erasure request: remove a need or offer (a person) from the store, the indexes, the embedding cache and
+        local MLflow artifacts. See `semmatch.privacy`."""
+        text, rows = erase_in_store(self.store, kind, record_id)
+        report = ErasureReport(kind, record_id, database_rows=rows)
+        for folder in (self.index_dir(kind), *map(Path, extra_index_dirs)):
+            if not (Path(folder) / "matcher.json").is_file():
+                continue
+            matcher = Matcher.load(folder, config=self.config)
+            if record_id in matcher.index_:
+                matcher.remove([record_id])
+                matcher.save(folder)
+                report.index_folders.append(str(folder))
+        self._matchers.pop(kind, None)
+        config = self.config or MatchConfig()
+        report.cache_entries = erase_from_cache(config.resolved_cache_dir / "embeddings.sqlite", [text])
+        report.mlflow_files = erase_from_mlflow_artifacts(Path(mlflow_artifacts), record_id)
+        return report
 
     def close(self) -> None:
         self.store.close()

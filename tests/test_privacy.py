@@ -1,0 +1,138 @@
+"""Privacy and security: erasure everywhere, contact data kept back, formula escaping, injection, no pickle."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from semmatch.config import MatchConfig
+from semmatch.embedder import EmbeddingCache, register_embedder
+from semmatch.errors import StoreError
+from semmatch.io import write_table
+from semmatch.store import Store
+from semmatch.workspace import Workspace
+from tests.conftest import KeywordEmbedder
+
+NAME, EMAIL, PHONE = "Zacharias Quimby", "zq-4711@example.org", "+49 151 99112233"
+PROFILE = "Ich bin Quimbyfachfrau für Website und WordPress. Ich wohne in der Kastanienallee 12."
+SECRETS = (b"Quimby", EMAIL.encode(), b"99112233", b"Kastanienallee")
+
+
+class CachedKeywords(KeywordEmbedder):
+    model_id = "cached-keywords-v1"
+
+
+@pytest.fixture
+def populated(tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    register_embedder("cached-keywords", lambda config: CachedKeywords(
+        cache=EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite")))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    offers = pl.DataFrame({"offer_id": ["O1", "O2"], "title": ["Website-Hilfe", "Fahrdienst"],
+                           "description": [PROFILE, "Fahrdienst mit Auto für Senioren."],
+                           "contact_name": [NAME, "B B"], "contact_email": [EMAIL, "b@example.org"],
+                           "contact_phone": [PHONE, "+49 151 1"], "plz": ["52062", "52062"]})
+    offers.write_csv(tmp_path / "offers.csv")
+    pl.DataFrame({"need_id": ["N1"], "description": ["Website mit WordPress gesucht."]}).write_csv(
+        tmp_path / "needs.csv")
+    db = f"sqlite:///{tmp_path / 'semmatch.db'}"
+    ws = Workspace(db, tmp_path / "indexes", MatchConfig(model="cached-keywords", cache_dir=str(cache_dir)))
+    ws.store.import_file("offers", tmp_path / "offers.csv")
+    ws.store.import_file("needs", tmp_path / "needs.csv")
+    result = ws.match("Website mit WordPress gesucht.", k=2)  # embeds texts and sentences into the cache
+    assert result["id"][0] == "O1"
+    ws.decide("N1", "O1", "contacted", note=f"{NAME} ruft zurück")
+    ws.decide("N1", "O1", "declined", reason=f"{NAME} hat keine Zeit")
+    from semmatch import tracking
+
+    tracking.log_run(run_name="r", params={"model": "cached-keywords"}, metrics={"mrr": 1.0},
+                     tables={"rankings": result.select("query_id", "rank", "id", "score")})
+    yield tmp_path, ws
+    ws.close()
+
+
+def files_under(*roots: Path):
+    for root in roots:
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            yield from (p for p in root.rglob("*") if p.is_file())
+
+
+def test_erasure_removes_a_person_everywhere(populated):
+    tmp_path, ws = populated
+    roots = [tmp_path / "semmatch.db", tmp_path / "semmatch.db-wal", tmp_path / "indexes", tmp_path / "cache",
+             tmp_path / "mlartifacts"]
+    before = [p for p in files_under(*roots) if any(s in p.read_bytes() for s in SECRETS)]
+    assert before  # the person is really there before: in the database, the index records, ...
+    rankings = next((tmp_path / "mlartifacts").rglob("rankings.parquet"))
+    assert "O1" in pl.read_parquet(rankings)["id"].to_list()
+    cache = EmbeddingCache(tmp_path / "cache" / "embeddings.sqlite")
+    profile_key = EmbeddingCache.key(CachedKeywords.model_id, "", PROFILE.split(". ")[0] + ".")
+    assert cache.get_many([profile_key], 23)  # a sentence of the profile was cached for the explanation
+
+    report = ws.forget("offers", "O1", mlflow_artifacts=tmp_path / "mlartifacts")
+
+    assert report.database_rows > 0 and report.index_folders and report.cache_entries > 0 and report.mlflow_files
+    leaks = [str(p) for p in files_under(*roots) if any(s in p.read_bytes() for s in SECRETS)]
+    assert leaks == []
+    assert "O1" not in pl.read_parquet(rankings)["id"].to_list()
+    assert not EmbeddingCache(tmp_path / "cache" / "embeddings.sqlite").get_many([profile_key], 23)
+    store = ws.store
+    assert "O1" not in store.records("offers")["id"].to_list()
+    assert store.contact("offers", "O1") == {}  # contacted before, but the contact data is gone
+    log = store.decisions(offer_id="O1")  # the log keeps its events (a bare pseudonym), without free text
+    assert log.height == 2 and log["note"].is_null().all() and log["reason"].is_null().all()
+    assert "O1" not in ws.matcher("offers").index_
+    assert ws.match("Website WordPress", k=5)["id"].to_list() == ["O2"]
+
+
+def test_erasure_of_an_unknown_record_is_a_clear_error(populated):
+    _, ws = populated
+    with pytest.raises(StoreError, match="no offer 'O99'"):
+        ws.forget("offers", "O99")
+
+
+def test_contact_data_is_held_back_until_contacted(tmp_path):
+    offers = pl.DataFrame({"offer_id": ["O1"], "description": ["Website"], "contact_email": [EMAIL]})
+    offers.write_csv(tmp_path / "o.csv")
+    pl.DataFrame({"need_id": ["N1"], "description": ["Website"]}).write_csv(tmp_path / "n.csv")
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.import_file("offers", tmp_path / "o.csv")
+        store.import_file("needs", tmp_path / "n.csv")
+        assert EMAIL not in store.records("offers").write_csv()
+        with pytest.raises(StoreError):
+            store.contact("offers", "O1")
+        store.record_decision("N1", "O1", "contacted")
+        assert store.contact("offers", "O1") == {"contact_email": EMAIL}
+
+
+def test_exports_escape_spreadsheet_formulas(tmp_path):
+    frame = pl.DataFrame({"id": ["1", "2", "3", "4"], "text": ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)"]})
+    write_table(frame, tmp_path / "out.csv")
+    cells = pl.read_csv(tmp_path / "out.csv", infer_schema=False)["text"].to_list()
+    assert all(cell.startswith("'") for cell in cells)
+
+
+def test_ids_that_look_like_sql_are_data_not_code(tmp_path):
+    evil = "O1'); DROP TABLE offers; --"
+    pl.DataFrame({"offer_id": [evil], "description": ["Website"]}).write_csv(tmp_path / "o.csv")
+    pl.DataFrame({"need_id": ["N1\" OR 1=1 --"], "description": ["Website"]}).write_csv(tmp_path / "n.csv")
+    with Store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.import_file("offers", tmp_path / "o.csv")
+        store.import_file("needs", tmp_path / "n.csv")
+        store.record_decision("N1\" OR 1=1 --", evil, "contacted")
+        assert store.records("offers")["id"].to_list() == [evil]
+        assert store.decisions(offer_id=evil).height == 1
+        assert store.decisions(offer_id="O1").height == 0
+
+
+def test_nothing_user_supplied_is_unpickled():
+    source = Path(__file__).resolve().parents[1] / "src" / "semmatch"
+    pattern = re.compile(r"import pickle|pickle\.loads?\(|torch\.load\(|joblib\.load|allow_pickle\s*=\s*True|import dill")
+    offenders = [f"{p.name}:{n}" for p in source.rglob("*.py") for n, line in
+                 enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
