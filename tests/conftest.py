@@ -75,3 +75,28 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"shared dev data not found at {SHARED_DIR}")
     return SHARED_DIR
+
+
+# PostgreSQL for the store and load tests (see tests/pg_support.py) ------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from tests.pg_support import PostgresServer
+
+    server = PostgresServer()
+    if server.skip_reason:
+        print(f"\nPostgreSQL tests skipped: {server.skip_reason}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server = request.getfixturevalue("pg_server")
+    if server.skip_reason:
+        pytest.skip(server.skip_reason)
+    return server.new_database()
+
+

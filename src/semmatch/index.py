@@ -54,6 +54,20 @@ def replace_dir_atomically(staging: Path, target: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
+def recover_interrupted_swap(target: str | Path) -> bool:
+    """After a crash between the two renames of `replace_dir_atomically`, put the previous folder back.
+
+    Returns True when a folder was restored. A complete target is never touched."""
+    target = Path(target)
+    if target.exists():
+        return False
+    backups = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not backups:
+        return False
+    backups[-1].rename(target)
+    return True
+
+
 @contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield an empty staging folder next to target; on success it replaces target, on any error it is removed."""
@@ -323,6 +337,7 @@ class VectorIndex:
     def load(cls, directory: str | Path, expected_model_id: str | None = None) -> VectorIndex:
         """Read an index folder; refuse a corrupted one, or one built by another model than `expected_model_id`."""
         directory = Path(directory)
+        recover_interrupted_swap(directory)
         meta_path = directory / META_FILE
         if not meta_path.is_file():
             raise IndexCorruptError(f"{directory} holds no {META_FILE}: not a semmatch index (build one with "

@@ -19,7 +19,7 @@ from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, 
 from semmatch.explain import build_explanation, key_sentences, sentence_evidence
 from semmatch.fairness import match_batch
 from semmatch.fields import FieldTable, record_profiles
-from semmatch.index import VectorIndex, atomic_directory
+from semmatch.index import VectorIndex, atomic_directory, recover_interrupted_swap
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
 from semmatch.scoring import COMPONENTS, Calibration, LexicalScorer, fuse, make_lexical, proximity
 
@@ -388,6 +388,7 @@ class Matcher:
              config: MatchConfig | None = None) -> Matcher:
         """Load a saved matcher. A model (or embedder) other than the one that built the index is refused."""
         directory = Path(directory)
+        recover_interrupted_swap(directory)
         settings_path = directory / MATCHER_FILE
         if not settings_path.is_file():
             raise IndexCorruptError(f"{directory} holds no {MATCHER_FILE}: build an index there with "

@@ -1,0 +1,106 @@
+"""Faults: a process killed with SIGKILL in the middle of an import, an index save or a folder swap leaves the
+previous state usable; corrupt index files are refused with a message that says how to rebuild."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from semmatch import MatchConfig, Matcher
+from semmatch.errors import IndexCorruptError
+from semmatch.store import Store
+from tests.conftest import KeywordEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+KILL_DURING_IMPORT = """
+import os, signal, sys
+from contextlib import contextmanager
+from semmatch.store import Store
+
+original = Store._write
+
+@contextmanager
+def write_then_die(self):
+    with original(self) as conn:
+        yield conn
+        os.kill(os.getpid(), signal.SIGKILL)  # all rows written, transaction not committed
+
+Store._write = write_then_die
+Store(sys.argv[1]).import_file("offers", sys.argv[2])
+"""
+
+KILL_DURING_SAVE = """
+import os, signal, sys
+import polars as pl
+from semmatch import index as index_module
+from semmatch.matcher import Matcher
+from tests.conftest import KeywordEmbedder
+
+matcher = Matcher.load(sys.argv[1], embedder=KeywordEmbedder())
+matcher.upsert(pl.DataFrame({"id": ["O9"], "text": ["Neues Angebot: Grafik und Logo"]}))
+stage = sys.argv[2]
+if stage == "writing":
+    original = index_module.VectorIndex.write_files
+    def write_then_die(self, folder):
+        original(self, folder)
+        os.kill(os.getpid(), signal.SIGKILL)  # staging folder half done
+    index_module.VectorIndex.write_files = write_then_die
+else:
+    def swap_then_die(staging, target):
+        from pathlib import Path
+        target = Path(target)
+        target.rename(target.with_name(f".{target.name}.old-{os.getpid()}"))
+        os.kill(os.getpid(), signal.SIGKILL)  # between the two renames: no folder at the target
+    index_module.replace_dir_atomically = swap_then_die
+matcher.save(sys.argv[1])
+"""
+
+
+def run_and_get_killed(code: str, *args: str) -> None:
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == -9, result.stderr[-2000:]
+
+
+def test_kill_during_import_leaves_the_previous_records(tmp_path):
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    first = pl.DataFrame({"offer_id": ["O1", "O2"], "description": ["Website", "Fahrdienst"]})
+    first.write_csv(tmp_path / "first.csv")
+    with Store(db) as store:
+        store.import_file("offers", tmp_path / "first.csv")
+    big = pl.DataFrame({"offer_id": [f"N{i}" for i in range(5000)] + ["O1"],
+                        "description": [f"Angebot {i}" for i in range(5000)] + ["Website geändert"]})
+    big.write_csv(tmp_path / "big.csv")
+    run_and_get_killed(KILL_DURING_IMPORT, db, tmp_path / "big.csv")
+    with Store(db) as store:
+        records = store.records("offers")
+        assert records["id"].to_list() == ["O1", "O2"]  # none of the new rows, no change to O1
+        assert records.filter(pl.col("id") == "O1")["text"].item() == "Website"
+        assert store.import_file("offers", tmp_path / "big.csv")["inserted"] == 5000  # and it is usable
+
+
+@pytest.mark.parametrize("stage", ["writing", "swapping"])
+def test_kill_during_index_save_leaves_the_previous_index(tmp_path, stage):
+    folder = tmp_path / "idx"
+    offers = pl.DataFrame({"id": ["O1", "O2"], "text": ["Website WordPress", "Fahrdienst Auto"]})
+    Matcher(MatchConfig(mode="dense"), embedder=KeywordEmbedder()).fit(offers).save(folder)
+    run_and_get_killed(KILL_DURING_SAVE, folder, stage)
+    matcher = Matcher.load(folder, embedder=KeywordEmbedder())  # the previous index, complete
+    assert sorted(matcher.index_.ids) == ["O1", "O2"]
+    assert matcher.match("Website", k=1)["id"][0] == "O1"
+
+
+def test_corrupt_index_files_are_refused_with_a_rebuild_hint(tmp_path):
+    folder = tmp_path / "idx"
+    offers = pl.DataFrame({"id": ["O1"], "text": ["Website"]})
+    Matcher(MatchConfig(mode="dense"), embedder=KeywordEmbedder()).fit(offers).save(folder)
+    data = bytearray((folder / "index.faiss").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    (folder / "index.faiss").write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="semmatch index"):
+        Matcher.load(folder, embedder=KeywordEmbedder())
