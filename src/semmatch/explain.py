@@ -39,7 +39,12 @@ class SentencePair:
     similarity: float
 
     def as_dict(self) -> dict[str, object]:
-        return {"query": self.query, "match": self.match, "similarity": round(self.similarity, 4)}
+        return {"query": _short(self.query), "match": _short(self.match), "similarity": round(self.similarity, 4)}
+
+
+def _short(sentence: str, limit: int = 300) -> str:
+    """Explanations quote sentences, capped so a huge text cannot blow up a result row."""
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[list[SentencePair]]:
@@ -121,7 +126,7 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
         "mode": mode,
         "components": {name: None if value is None else round(float(value), 4) for name, value in components.items()},
         "weights": weights,
-        "key_sentence": None if key_sentence is None else {"match": key_sentence[0],
+        "key_sentence": None if key_sentence is None else {"match": _short(key_sentence[0]),
                                                            "similarity": round(key_sentence[1], 4)},
         "evidence": [pair.as_dict() for pair in evidence],
         "skills": {"found": skills_found, "missing": skills_missing},

@@ -15,7 +15,14 @@ from semmatch.combos import offer_condition
 from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria, CriteriaCheck, check, skill_coverage, split_skills
 from semmatch.embedder import Embedder, make_embedder
-from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, NotFittedError, UnknownIdError
+from semmatch.errors import (
+    ConfigError,
+    DataValidationError,
+    IndexCorruptError,
+    IndexMismatchError,
+    NotFittedError,
+    UnknownIdError,
+)
 from semmatch.explain import build_explanation, key_sentences, sentence_evidence
 from semmatch.fairness import match_batch
 from semmatch.fields import FieldTable, record_profiles
@@ -192,6 +199,10 @@ class Matcher:
             query_ids = [str(i + 1) for i in range(len(texts))]
         if len(query_ids) != len(texts):
             raise ConfigError("query_ids and texts differ in length")
+        for number, text in enumerate(texts, start=1):
+            if not isinstance(text, str) or not text.strip() or "\x00" in text:
+                raise DataValidationError("the text to match is empty or holds a NUL byte", row=number,
+                                          column="text")
         if criteria is None or isinstance(criteria, Criteria):
             criteria = [criteria or Criteria()] * len(texts)
         defaults = {name: "ignore" for name in self.config.ignore_criteria}
