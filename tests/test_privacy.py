@@ -137,3 +137,31 @@ def test_nothing_user_supplied_is_unpickled():
     offenders = [f"{p.name}:{n}" for p in source.rglob("*.py") for n, line in
                  enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_contact_data_never_reaches_logs_or_cli_output(tmp_path, caplog, monkeypatch):
+    import logging
+
+    from click.testing import CliRunner
+
+    from semmatch import matcher as matcher_module
+    from semmatch.cli import main
+
+    monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
+    caplog.set_level(logging.DEBUG)
+    pl.DataFrame({"offer_id": ["O1"], "description": ["Website WordPress"], "contact_name": [NAME],
+                  "contact_email": [EMAIL], "contact_phone": [PHONE]}).write_csv(tmp_path / "o.csv")
+    pl.DataFrame({"need_id": ["N1"], "description": ["Website"]}).write_csv(tmp_path / "n.csv")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    runner = CliRunner()
+    outputs = [runner.invoke(main, ["import", str(tmp_path / "o.csv"), "--kind", "offers", "--db", db]),
+               runner.invoke(main, ["import", str(tmp_path / "n.csv"), "--kind", "needs", "--db", db]),
+               runner.invoke(main, ["index", str(tmp_path / "o.csv"), "--out", str(tmp_path / "idx"), "--no-cache"]),
+               runner.invoke(main, ["match", str(tmp_path / "idx"), "--text", "Website", "--format", "json"]),
+               runner.invoke(main, ["decide", "N1", "O1", "contacted", "--db", db])]
+    assert all(o.exit_code == 0 for o in outputs), [o.output for o in outputs]
+    seen = caplog.text + "".join(o.output for o in outputs)
+    for secret in (NAME, EMAIL, PHONE):
+        assert secret not in seen
+    index_bytes = b"".join(p.read_bytes() for p in (tmp_path / "idx").iterdir())
+    assert EMAIL.encode() not in index_bytes and b"Quimby" not in index_bytes
