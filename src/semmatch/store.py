@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -23,55 +22,29 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from semmatch.errors import ContactCapError, InvalidDecisionError, StoreError, UnknownIdError
-from semmatch.io import read_table
-from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, is_contact_column, validate_records
-
-STATUSES = ("open", "matched", "closed", "stale", "archived")
-STATUS_ALIASES = {**{s: s for s in STATUSES}, "offen": "open", "aktiv": "open", "active": "open",
-                  "vermittelt": "matched", "geschlossen": "closed", "inactive": "closed", "inaktiv": "closed",
-                  "archiviert": "archived"}
-ACTIONS = ("shown", "contacted", "accepted", "declined", "placed", "completed")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-CHUNK = 500
-
-metadata = sa.MetaData()
-STAMP = sa.DateTime(timezone=True)
-
-
-def _record_table(name: str) -> sa.Table:
-    return sa.Table(name, metadata, sa.Column("id", sa.String(200), primary_key=True),
-                    sa.Column("text", sa.Text), sa.Column("title", sa.Text), sa.Column("description", sa.Text),
-                    sa.Column("fields", sa.Text), sa.Column("status", sa.String(16)),
-                    sa.Column("created_at", STAMP), sa.Column("updated_at", STAMP))
-
-
-TABLES = {"needs": _record_table("needs"), "offers": _record_table("offers")}
-contacts = sa.Table("contacts", metadata, sa.Column("kind", sa.String(16), primary_key=True),
-                    sa.Column("record_id", sa.String(200), primary_key=True),
-                    sa.Column("field", sa.String(200), primary_key=True), sa.Column("value", sa.Text))
-matches = sa.Table("matches", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                   sa.Column("need_id", sa.String(200)), sa.Column("offer_id", sa.String(200)),
-                   sa.Column("rank", sa.Integer), sa.Column("score", sa.Float), sa.Column("match_pct", sa.Float),
-                   sa.Column("model", sa.String(200)), sa.Column("explanation", sa.Text),
-                   sa.Column("created_at", STAMP))
-decisions = sa.Table("decisions", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("need_id", sa.String(200)), sa.Column("offer_id", sa.String(200)),
-                     sa.Column("action", sa.String(16)), sa.Column("reason", sa.Text),
-                     sa.Column("outcome_rating", sa.Integer), sa.Column("note", sa.Text),
-                     sa.Column("decided_by", sa.String(200)), sa.Column("decided_at", STAMP))
-DECISION_SCHEMA = {"id": pl.Int64, "need_id": pl.String, "offer_id": pl.String, "action": pl.String,
-                   "reason": pl.String, "outcome_rating": pl.Int64, "note": pl.String, "decided_by": pl.String,
-                   "decided_at": pl.Datetime("us", "UTC")}
+from semmatch.store_import import RecordImport
+from semmatch.store_tables import (  # noqa: F401  (re-exported: callers import the tables from here)
+    ACTIONS,
+    CHUNK,
+    DECISION_SCHEMA,
+    MIGRATIONS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    STATUS_ALIASES,
+    STATUSES,
+    TABLES,
+    _as_text,
+    _check_kind,
+    contacts,
+    decisions,
+    matches,
+    metadata,
+    utcnow,
+)
 
 
 def default_database_url() -> str:
     """$SEMMATCH_DATABASE_URL, else the SQLite file `semmatch.db` in the current directory."""
     return os.environ.get("SEMMATCH_DATABASE_URL") or "sqlite:///semmatch.db"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _utc(value: dt.datetime | None, what: str = "timestamp") -> dt.datetime:
@@ -85,21 +58,6 @@ def _utc(value: dt.datetime | None, what: str = "timestamp") -> dt.datetime:
 
 def _read_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _as_text(value: Any) -> str | None:
-    """Field values are stored as strings: text as is, everything else as JSON (numbers, booleans, lists)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _check_kind(kind: str) -> str:
-    if kind not in RECORD_KINDS:
-        raise StoreError(f"kind must be one of {', '.join(RECORD_KINDS)}, not {kind!r}")
-    return kind
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -120,7 +78,7 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-class Store:
+class Store(RecordImport):
     """Needs, offers, contacts, proposed matches and decisions in one database.
 
     url: any SQLAlchemy URL (None: `default_database_url()`). contact_cap_per_week: at most this many
@@ -181,110 +139,6 @@ class Store:
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     # records ------------------------------------------------------------------------------------------------------
-
-    def import_file(self, kind: str, path: str | Path, mapping: ColumnMapping | None = None) -> dict[str, int]:
-        """Read (`semmatch.io.read_table`), validate and store a file of needs or offers; see `import_records`."""
-        return self.import_records(kind, read_table(path), mapping=mapping, file=str(path))
-
-    def import_records(self, kind: str, frame: pl.DataFrame, *, mapping: ColumnMapping | None = None,
-                       file: str = "<data>") -> dict[str, int]:
-        """Insert new and update changed records from a raw input frame, in one transaction.
-
-        The frame is validated with `semmatch.schema.validate_records` (ids, texts; a bad row raises
-        DataValidationError naming file, row and column, and nothing is written). A frame that already has `id` and
-        `text` columns is taken as validated (text is not rebuilt from title/description). Contact columns
-        (`is_contact_column`, plus `mapping.contact_columns`) go to the contacts table only; a file with contact
-        columns replaces the stored contact data of its records. A recognised `status` column (open, matched, closed,
-        archived, ... ) sets the status; otherwise new records are 'open' and existing ones keep theirs.
-        updated_at changes only when something changed. Returns counts: inserted, updated, unchanged.
-        """
-        kind = _check_kind(kind)
-        if mapping is None and ID in frame.columns and TEXT in frame.columns:
-            mapping = ColumnMapping(id_column=ID, text_columns=(TEXT,))
-        mapping = mapping or ColumnMapping()
-        valid = validate_records(frame, kind=kind, mapping=mapping, file=file)
-        id_column, _ = mapping.resolve(frame.columns, kind, file)
-        contact_columns = [c for c in frame.columns if c != id_column and is_contact_column(c, mapping.contact_columns)]
-        rows = [self._row(record, None) for record in valid.iter_rows(named=True)]
-        if contact_columns:  # validate_records keeps the row order
-            for row, raw in zip(rows, frame.select(contact_columns).iter_rows(named=True)):
-                row["contacts"] = {c: str(_as_text(v)).strip() for c, v in raw.items()
-                                   if v is not None and str(v).strip()}
-        return self._store_rows(kind, rows)
-
-    def upsert_record(self, kind: str, record: dict[str, Any], *, merge: bool = True) -> str:
-        """Insert or update one record (keys: id, text or title/description, fields, contact fields).
-
-        merge: an existing record keeps every field the new values do not mention (an edit of the title does not
-        wipe its place, languages or skills); None values mean "not given". Returns 'inserted', 'updated' or
-        'unchanged'."""
-        given = {k: v for k, v in record.items() if v is not None}
-        if merge:
-            try:
-                old = self.get_record(kind, str(record[ID]))
-            except UnknownIdError:
-                old = None
-            if old is not None:
-                kept = {"title": old["title"], "description": old["description"], **old["fields"]}
-                if TEXT not in given and not {"title", "description"} & set(given):
-                    kept[TEXT] = old["text"]
-                given = {**{k: v for k, v in kept.items() if v is not None}, **given}
-        counts = self.import_records(kind, pl.DataFrame([given], infer_schema_length=None), file="<record>")
-        return next(name for name, count in counts.items() if count)
-
-    @staticmethod
-    def _row(record: dict[str, Any], people: dict[str, str] | None) -> dict[str, Any]:
-        record = dict(record)
-        row = {"id": record.pop(ID), "text": record.pop(TEXT), "title": _as_text(record.pop("title", None)),
-               "description": _as_text(record.pop("description", None))}
-        fields = {name: _as_text(value) for name, value in record.items()}
-        status = fields.get("status")
-        row["status"] = STATUS_ALIASES.get(status.strip().lower()) if status else None
-        row["fields"] = fields
-        row["contacts"] = people
-        return row
-
-    def _store_rows(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
-        table, now = TABLES[kind], utcnow()
-        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-        with self._write() as conn:
-            ids = [r["id"] for r in rows]
-            existing: dict[str, Any] = {}
-            stored_contacts: dict[str, dict[str, str]] = {}
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start:start + CHUNK]
-                existing.update((r.id, r) for r in conn.execute(sa.select(table).where(table.c.id.in_(chunk))))
-                for c in conn.execute(sa.select(contacts).where(contacts.c.kind == kind,
-                                                                contacts.c.record_id.in_(chunk))):
-                    stored_contacts.setdefault(c.record_id, {})[c.field] = c.value
-            inserts = []
-            for row in rows:
-                old = existing.get(row["id"])
-                values = {k: row[k] for k in ("text", "title", "description")}
-                values["fields"] = json.dumps(row["fields"], ensure_ascii=False)
-                people = row["contacts"]
-                if old is None:
-                    inserts.append({"id": row["id"], **values, "status": row["status"] or "open",
-                                    "created_at": now, "updated_at": now})
-                    counts["inserted"] += 1
-                else:
-                    values["status"] = row["status"] or old.status
-                    same = (all(getattr(old, k) == v for k, v in values.items() if k != "fields")
-                            and json.loads(old.fields or "{}") == row["fields"]
-                            and (people is None or people == stored_contacts.get(row["id"], {})))
-                    if same:
-                        counts["unchanged"] += 1
-                        continue
-                    conn.execute(table.update().where(table.c.id == row["id"]).values(**values, updated_at=now))
-                    counts["updated"] += 1
-                if people is not None and people != stored_contacts.get(row["id"], {}):
-                    conn.execute(contacts.delete().where(contacts.c.kind == kind, contacts.c.record_id == row["id"]))
-                    if people:
-                        conn.execute(contacts.insert(), [{"kind": kind, "record_id": row["id"], "field": f,
-                                                          "value": v} for f, v in people.items()])
-            if inserts:
-                conn.execute(table.insert(), inserts)
-        return counts
 
     def records(self, kind: str, *, include_archived: bool = False) -> pl.DataFrame:
         """id, text, title, description (when any record has one), the stored fields (strings) and `status` (the

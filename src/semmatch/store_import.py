@@ -1,0 +1,126 @@
+"""Importing needs and offers into the store: validation, change detection, contact data kept apart, one transaction.
+
+A mixin of `semmatch.store.Store` (it uses the store's `_write` transaction and `get_record`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from semmatch.errors import UnknownIdError
+from semmatch.io import read_table
+from semmatch.schema import ID, TEXT, ColumnMapping, is_contact_column, validate_records
+from semmatch.store_tables import CHUNK, STATUS_ALIASES, TABLES, _as_text, _check_kind, contacts, utcnow
+
+
+class RecordImport:
+    """import_file, import_records and upsert_record for the Store."""
+
+    def import_file(self, kind: str, path: str | Path, mapping: ColumnMapping | None = None) -> dict[str, int]:
+        """Read (`semmatch.io.read_table`), validate and store a file of needs or offers; see `import_records`."""
+        return self.import_records(kind, read_table(path), mapping=mapping, file=str(path))
+
+    def import_records(self, kind: str, frame: pl.DataFrame, *, mapping: ColumnMapping | None = None,
+                       file: str = "<data>") -> dict[str, int]:
+        """Insert new and update changed records from a raw input frame, in one transaction.
+
+        The frame is validated with `semmatch.schema.validate_records` (ids, texts; a bad row raises
+        DataValidationError naming file, row and column, and nothing is written). A frame that already has `id` and
+        `text` columns is taken as validated (text is not rebuilt from title/description). Contact columns
+        (`is_contact_column`, plus `mapping.contact_columns`) go to the contacts table only; a file with contact
+        columns replaces the stored contact data of its records. A recognised `status` column (open, matched, closed,
+        archived, ... ) sets the status; otherwise new records are 'open' and existing ones keep theirs.
+        updated_at changes only when something changed. Returns counts: inserted, updated, unchanged.
+        """
+        kind = _check_kind(kind)
+        if mapping is None and ID in frame.columns and TEXT in frame.columns:
+            mapping = ColumnMapping(id_column=ID, text_columns=(TEXT,))
+        mapping = mapping or ColumnMapping()
+        valid = validate_records(frame, kind=kind, mapping=mapping, file=file)
+        id_column, _ = mapping.resolve(frame.columns, kind, file)
+        contact_columns = [c for c in frame.columns if c != id_column and is_contact_column(c, mapping.contact_columns)]
+        rows = [self._row(record, None) for record in valid.iter_rows(named=True)]
+        if contact_columns:  # validate_records keeps the row order
+            for row, raw in zip(rows, frame.select(contact_columns).iter_rows(named=True)):
+                row["contacts"] = {c: str(_as_text(v)).strip() for c, v in raw.items()
+                                   if v is not None and str(v).strip()}
+        return self._store_rows(kind, rows)
+
+    def upsert_record(self, kind: str, record: dict[str, Any], *, merge: bool = True) -> str:
+        """Insert or update one record (keys: id, text or title/description, fields, contact fields).
+
+        merge: an existing record keeps every field the new values do not mention (an edit of the title does not
+        wipe its place, languages or skills); None values mean "not given". Returns 'inserted', 'updated' or
+        'unchanged'."""
+        given = {k: v for k, v in record.items() if v is not None}
+        if merge:
+            try:
+                old = self.get_record(kind, str(record[ID]))
+            except UnknownIdError:
+                old = None
+            if old is not None:
+                kept = {"title": old["title"], "description": old["description"], **old["fields"]}
+                if TEXT not in given and not {"title", "description"} & set(given):
+                    kept[TEXT] = old["text"]
+                given = {**{k: v for k, v in kept.items() if v is not None}, **given}
+        counts = self.import_records(kind, pl.DataFrame([given], infer_schema_length=None), file="<record>")
+        return next(name for name, count in counts.items() if count)
+
+    @staticmethod
+    def _row(record: dict[str, Any], people: dict[str, str] | None) -> dict[str, Any]:
+        record = dict(record)
+        row = {"id": record.pop(ID), "text": record.pop(TEXT), "title": _as_text(record.pop("title", None)),
+               "description": _as_text(record.pop("description", None))}
+        fields = {name: _as_text(value) for name, value in record.items()}
+        status = fields.get("status")
+        row["status"] = STATUS_ALIASES.get(status.strip().lower()) if status else None
+        row["fields"] = fields
+        row["contacts"] = people
+        return row
+
+    def _store_rows(self, kind: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+        table, now = TABLES[kind], utcnow()
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        with self._write() as conn:
+            ids = [r["id"] for r in rows]
+            existing: dict[str, Any] = {}
+            stored_contacts: dict[str, dict[str, str]] = {}
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                existing.update((r.id, r) for r in conn.execute(sa.select(table).where(table.c.id.in_(chunk))))
+                for c in conn.execute(sa.select(contacts).where(contacts.c.kind == kind,
+                                                                contacts.c.record_id.in_(chunk))):
+                    stored_contacts.setdefault(c.record_id, {})[c.field] = c.value
+            inserts = []
+            for row in rows:
+                old = existing.get(row["id"])
+                values = {k: row[k] for k in ("text", "title", "description")}
+                values["fields"] = json.dumps(row["fields"], ensure_ascii=False)
+                people = row["contacts"]
+                if old is None:
+                    inserts.append({"id": row["id"], **values, "status": row["status"] or "open",
+                                    "created_at": now, "updated_at": now})
+                    counts["inserted"] += 1
+                else:
+                    values["status"] = row["status"] or old.status
+                    same = (all(getattr(old, k) == v for k, v in values.items() if k != "fields")
+                            and json.loads(old.fields or "{}") == row["fields"]
+                            and (people is None or people == stored_contacts.get(row["id"], {})))
+                    if same:
+                        counts["unchanged"] += 1
+                        continue
+                    conn.execute(table.update().where(table.c.id == row["id"]).values(**values, updated_at=now))
+                    counts["updated"] += 1
+                if people is not None and people != stored_contacts.get(row["id"], {}):
+                    conn.execute(contacts.delete().where(contacts.c.kind == kind, contacts.c.record_id == row["id"]))
+                    if people:
+                        conn.execute(contacts.insert(), [{"kind": kind, "record_id": row["id"], "field": f,
+                                                          "value": v} for f, v in people.items()])
+            if inserts:
+                conn.execute(table.insert(), inserts)
+        return counts
