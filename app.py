@@ -3,7 +3,8 @@
 Run with `semmatch app` (binds to 127.0.0.1 unless a login is configured; `streamlit run app.py` reads the same
 binding from .streamlit/config.toml and refuses to serve without a login on another address). Settings come from the
 environment:
-SEMMATCH_DATABASE_URL (store), SEMMATCH_INDEX_ROOT (index folders), SEMMATCH_MODEL (model name),
+SEMMATCH_DATABASE_URL (store), SEMMATCH_INDEX_ROOT (index folders), SEMMATCH_MODEL (model name, also a fine-tuned
+one under models/), SEMMATCH_CONFIG (a named weight set under models/<name>.json),
 SEMMATCH_APP_PASSWORD_HASH or `password_hash` in .streamlit/secrets.toml (login).
 """
 
@@ -18,7 +19,7 @@ import polars as pl
 import streamlit as st
 
 from semmatch.auth import configured_hash, is_local_address, verify_password
-from semmatch.config import MatchConfig
+from semmatch.config import MatchConfig, resolve_config
 from semmatch.criteria import CRITERIA, Criteria
 from semmatch.errors import SemmatchError
 from semmatch.fields import OFFER_TYPES
@@ -91,7 +92,9 @@ DECLINE_REASONS = ("keine Zeit", "zu weit weg", "passt fachlich nicht", "keine R
 
 @st.cache_resource(show_spinner="Modell und Index werden geladen ...")
 def workspace() -> Workspace:
-    config = MatchConfig(model=os.environ.get("SEMMATCH_MODEL", "e5-small"))
+    named = os.environ.get("SEMMATCH_CONFIG")  # a weight set by name, e.g. from `semmatch tune --name`
+    config = resolve_config(named) if named else MatchConfig()
+    config = config.with_options(model=os.environ.get("SEMMATCH_MODEL"))
     return Workspace(os.environ.get("SEMMATCH_DATABASE_URL"), os.environ.get("SEMMATCH_INDEX_ROOT",
                                                                              "models/workspace"), config)
 

@@ -13,24 +13,12 @@ import argparse
 import json
 from pathlib import Path
 
-import polars as pl
-
+from semmatch.analysis import demo_retrieval_set
 from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA
-from semmatch.evaluation import RetrievalSet, run_benchmark
-from semmatch.schema import load_records
+from semmatch.evaluation import run_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def demo_retrieval_set(demo_dir: Path) -> RetrievalSet:
-    needs = load_records(demo_dir / "needs.csv", kind="needs")
-    offers = load_records(demo_dir / "offers.csv", kind="offers")
-    truth = pl.read_csv(demo_dir / "ground_truth.csv", infer_schema=False)
-    qrels: dict[str, dict[str, int]] = {}
-    for need_id, offer_id, grade in truth.select("need_id", "offer_id", "grade").iter_rows():
-        qrels.setdefault(need_id, {})[offer_id] = int(grade)
-    return RetrievalSet(queries=needs, corpus=offers, qrels=qrels)
 
 
 def main() -> None:

@@ -121,3 +121,19 @@ def test_match_batch_reports_exposure_and_conditions_command(placed_index, tmp_p
     result = CliRunner().invoke(main, ["conditions", str(placed_index), "--min-similarity", "0.5"])
     assert result.exit_code == 0, result.output
     assert "A2" in result.output and "A3" in result.output
+
+
+def test_a_named_weight_set_is_selectable_by_name(index_dir, tmp_path, monkeypatch):
+    from semmatch.config import MatchConfig
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir(exist_ok=True)
+    MatchConfig(mode="hybrid", weight_lexical=0.7, calibration_slope=10.0, calibration_intercept=-5.0).save(
+        tmp_path / "models" / "tuned.json")
+    result = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Website", "--config", "tuned",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    explanation = json.loads(json.loads(result.output)[0]["explanation"])
+    assert explanation["weights"]["lexical"] == 0.7 and explanation["calibrated"] is True
+    missing = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Website", "--config", "nope"])
+    assert missing.exit_code == 1 and "named configs: tuned" in missing.output

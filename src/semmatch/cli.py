@@ -29,7 +29,10 @@ class SemmatchGroup(click.Group):
 
 
 def _config(config_path: str | None, **options) -> MatchConfig:
-    base = MatchConfig.load(config_path) if config_path else MatchConfig()
+    """Settings from a JSON file or a named config (models/<name>.json, e.g. from `semmatch tune`), plus options."""
+    from semmatch.config import resolve_config
+
+    base = resolve_config(config_path) if config_path else MatchConfig()
     return base.with_options(**options)
 
 
@@ -211,13 +214,18 @@ def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--model", help="Model to use; must be the one that built the index.")
 @click.option("--db", "db_url", help="Store to read offers' load (capacity) and past exposure from.")
+@click.option("--config", "config_ref", help="Ranking settings from a named weight set (semmatch tune) or file.")
 def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, plz, town,
                   radius_km, remote_ok, date_from, date_until, weekdays, languages, skills, offer_types, ignore,
-                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model, db_url):
+                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model, db_url,
+                  config_ref):
     """Rank the indexed records for pasted texts or a file of the other kind, under criteria, explained."""
     from semmatch.matcher import Matcher
 
-    matcher = Matcher.load(index_dir, model=model).with_ranking(mode=mode)
+    matcher = Matcher.load(index_dir, model=model)
+    if config_ref:
+        matcher.with_ranking(**_config(config_ref).ranking_options())
+    matcher.with_ranking(mode=mode)
     query_file = needs_file or offers_file
     if bool(texts) + bool(query_file) != 1 or (needs_file and offers_file):
         raise click.UsageError("give either --text or one of --needs / --offers")
@@ -300,24 +308,16 @@ def conditions_command(index_dir, k, min_similarity, out_file):
 def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, mode, lexical,
                       config_path, track):
     """Embed, retrieve and score a labelled retrieval set; prints JSON."""
-    from semmatch.evaluation import BENCHMARK_METRICS, load_retrieval_set, run_benchmark, snapshot_hash
+    from semmatch.evaluation import load_retrieval_set, run_benchmark
 
     config = _config(config_path, model=model, index_kind=index_kind, query_prompt=query_prompt,
                      corpus_prompt=corpus_prompt, use_cache=cache, mode=mode, lexical=lexical)
     data = load_retrieval_set(queries, corpus, qrels)
     result = run_benchmark(data, config, k=k)
     if track:
-        from semmatch import tracking
+        from semmatch.analysis import track_benchmark
 
-        params = {key: result[key] for key in ("model", "model_id", "index_kind", "mode", "weights", "lexical", "k",
-                                               "queries", "corpus")}
-        params["data_hash"] = snapshot_hash(data.queries.select("id", "text"), data.corpus.select("id", "text"))
-        params["dataset"] = Path(queries).parent.name or str(queries)
-        metrics = {m: result[m] for m in BENCHMARK_METRICS}
-        metrics.update({m: result[m] for m in ("index_seconds", "search_seconds")})
-        result["run_id"] = tracking.log_run(run_name=f"{params['dataset']}-{config.model}-{config.mode}",
-                                            params=params, metrics=metrics, json_artifacts={"config": config.to_dict()},
-                                            experiment="semmatch-benchmark")
+        result["run_id"] = track_benchmark(result, data, config, dataset=Path(queries).parent.name or str(queries))
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
@@ -360,7 +360,7 @@ def demo_command(data_dir, out_dir, need_id, text, k):
     print_ranking(matcher.match(text, k, criteria=criteria))
 
 
-from semmatch import cli_store  # noqa: E402,F401  (registers the store commands on `main`)
+from semmatch import cli_store, cli_train  # noqa: E402,F401  (register the store and training commands on `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

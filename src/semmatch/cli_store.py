@@ -213,9 +213,10 @@ def _secrets_hash() -> str | None:
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", help="Address to bind (default 127.0.0.1; another one needs a configured login).")
 @click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
-@click.option("--model", default="e5-small", show_default=True)
+@click.option("--model", default="e5-small", show_default=True, help="Model name, also a fine-tuned one.")
+@click.option("--config", "config_ref", help="A named weight set (models/<name>.json from `semmatch tune`) or file.")
 @db_option
-def app_command(demo, port, address, index_root, model, db_url):
+def app_command(demo, port, address, index_root, model, config_ref, db_url):
     """Start the coordinators' app (Streamlit) on the store."""
     import os
     import subprocess
@@ -235,7 +236,7 @@ def app_command(demo, port, address, index_root, model, db_url):
         from semmatch.workspace import Workspace
 
         click.echo("loading the demo data (first time: embedding 3,000 offers takes a few minutes) ...")
-        ws = Workspace(db_url, index_root, _config(None, model=model))
+        ws = Workspace(db_url, index_root, _config(config_ref, model=model))
         for kind in ("offers", "needs"):
             ws.store.import_file(kind, Path("data/demo") / f"{kind}.csv")
         matcher = ws.matcher("offers")
@@ -246,7 +247,7 @@ def app_command(demo, port, address, index_root, model, db_url):
             click.echo("recorded a simulated coordinator's decisions (demo only, see README)")
         ws.close()
     env = {**os.environ, "SEMMATCH_DATABASE_URL": db_url, "SEMMATCH_INDEX_ROOT": str(index_root),
-           "SEMMATCH_MODEL": model}
+           "SEMMATCH_MODEL": model, **({"SEMMATCH_CONFIG": config_ref} if config_ref else {})}
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", address or "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     click.echo(f"semmatch app on http://{address or '127.0.0.1'}:{port}  (Ctrl+C stops it)")

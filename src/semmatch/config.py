@@ -92,6 +92,13 @@ class MatchConfig:
             return ScoreWeights(dense=1.0)
         return ScoreWeights(self.weight_dense, self.weight_lexical, self.weight_skills, self.weight_proximity)
 
+    def ranking_options(self) -> dict[str, Any]:
+        """The settings that only change ranking (not the embeddings or the index): see `Matcher.with_ranking`."""
+        names = ("mode", "lexical", "weight_dense", "weight_lexical", "weight_skills", "weight_proximity",
+                 "proximity_scale_km", "candidate_pool", "calibration_slope", "calibration_intercept",
+                 "ignore_criteria")
+        return {name: getattr(self, name) for name in names}
+
     @property
     def resolved_cache_dir(self) -> Path:
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
@@ -127,3 +134,16 @@ class MatchConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config {path} must hold a JSON object")
         return cls.from_dict(data)
+
+
+def resolve_config(name_or_path: str | Path, models_dir: str | Path = "models") -> MatchConfig:
+    """A MatchConfig from a JSON file path, or from a name saved by `tune_weights` (models/<name>.json)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return MatchConfig.load(path)
+    named = Path(models_dir) / f"{name_or_path}.json"
+    if named.is_file():
+        return MatchConfig.load(named)
+    known = sorted(p.stem for p in Path(models_dir).glob("*.json")) if Path(models_dir).is_dir() else []
+    raise ConfigError(f"no config {str(name_or_path)!r}: neither a file nor {named}; "
+                      f"named configs: {', '.join(known) or 'none yet (semmatch tune --name NAME)'}")
