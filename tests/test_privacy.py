@@ -10,7 +10,7 @@ import pytest
 
 from semmatch.config import MatchConfig
 from semmatch.embedder import EmbeddingCache, register_embedder
-from semmatch.errors import StoreError
+from semmatch.errors import DataValidationError, StoreError
 from semmatch.io import write_table
 from semmatch.store import Store
 from semmatch.workspace import Workspace
@@ -165,3 +165,38 @@ def test_contact_data_never_reaches_logs_or_cli_output(tmp_path, caplog, monkeyp
         assert secret not in seen
     index_bytes = b"".join(p.read_bytes() for p in (tmp_path / "idx").iterdir())
     assert EMAIL.encode() not in index_bytes and b"Quimby" not in index_bytes
+
+
+def test_csv_on_screen_is_formula_escaped_too(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from semmatch import matcher as matcher_module
+    from semmatch.cli import main
+
+    monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
+    pl.DataFrame({"offer_id": ['=HYPERLINK("http://x")'], "description": ["Website"]}).write_csv(tmp_path / "o.csv")
+    assert CliRunner().invoke(main, ["index", str(tmp_path / "o.csv"), "--out", str(tmp_path / "i")]).exit_code == 0
+    out = CliRunner().invoke(main, ["match", str(tmp_path / "i"), "--text", "Website", "--format", "csv"]).output
+    assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out
+
+
+def test_nul_bytes_anywhere_are_refused_on_both_databases(store_url):
+    frame = pl.DataFrame({"offer_id": ["O1", "O2"], "description": ["ok", "ok"],
+                          "contact_email": ["a@example.org", "b\x00@example.org"]})
+    with Store(store_url) as store:
+        with pytest.raises(DataValidationError, match="NUL") as info:
+            store.import_records("offers", frame)
+        assert info.value.row == 2 and info.value.column == "contact_email"
+        assert store.records("offers").height == 0
+
+
+def test_pickled_model_weights_are_refused(tmp_path):
+    from semmatch.errors import ModelError
+    from semmatch.models import load_model
+
+    folder = tmp_path / "evil-model"
+    folder.mkdir()
+    (folder / "modules.json").write_text("[]")
+    (folder / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    with pytest.raises(ModelError, match="no .safetensors"):
+        load_model(str(folder))

@@ -188,7 +188,9 @@ def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
         write_table(result, out_file)
         click.echo(f"wrote {result.height} rows to {out_file}")
     elif fmt == "csv":
-        click.echo(result.write_csv(), nl=False)
+        from semmatch.io import escape_frame
+
+        click.echo(escape_frame(result).write_csv(), nl=False)
     elif fmt == "json":
         click.echo(json.dumps(result.to_dicts(), ensure_ascii=False, indent=1))
     else:

@@ -145,7 +145,10 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
         decisions = store.decisions()
         label_frame = labels(store)
         if index_dir:
-            matcher = Matcher.load(index_dir).with_ranking(mode=mode)
+            matcher = Matcher.load(index_dir)
+            if config_path:
+                matcher.with_ranking(**_config(config_path).ranking_options())
+            matcher.with_ranking(mode=mode)
         else:
             config = _config(config_path, model=model, mode=mode)
             matcher = Matcher(config).fit(store.records("offers", include_archived=True))
@@ -213,7 +216,7 @@ def _secrets_hash() -> str | None:
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", help="Address to bind (default 127.0.0.1; another one needs a configured login).")
 @click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
-@click.option("--model", default="e5-small", show_default=True, help="Model name, also a fine-tuned one.")
+@click.option("--model", help="Model name, also a fine-tuned one (default: the config's, else e5-small).")
 @click.option("--config", "config_ref", help="A named weight set (models/<name>.json from `semmatch tune`) or file.")
 @db_option
 def app_command(demo, port, address, index_root, model, config_ref, db_url):
@@ -247,7 +250,7 @@ def app_command(demo, port, address, index_root, model, config_ref, db_url):
             click.echo("recorded a simulated coordinator's decisions (demo only, see README)")
         ws.close()
     env = {**os.environ, "SEMMATCH_DATABASE_URL": db_url, "SEMMATCH_INDEX_ROOT": str(index_root),
-           "SEMMATCH_MODEL": model, **({"SEMMATCH_CONFIG": config_ref} if config_ref else {})}
+           **({"SEMMATCH_MODEL": model} if model else {}), **({"SEMMATCH_CONFIG": config_ref} if config_ref else {})}
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", address or "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     click.echo(f"semmatch app on http://{address or '127.0.0.1'}:{port}  (Ctrl+C stops it)")

@@ -71,6 +71,18 @@ def escape_formula(value: object) -> object:
     return value
 
 
+def escape_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame ready for a spreadsheet export: nested values as JSON text, every text cell formula-escaped."""
+    if frame.height == 0:
+        return frame
+    nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
+    if nested:
+        frame = frame.with_columns(
+            pl.col(c).map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.String)
+            for c in nested)
+    return frame.with_columns(pl.col(pl.String).map_elements(escape_formula, return_dtype=pl.String))
+
+
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename). CSV/TSV text cells are formula-escaped."""
     path = Path(path)
@@ -84,15 +96,7 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     tmp = Path(tmp_name)
     try:
         if kind in ("csv", "tsv"):
-            nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
-            frame = frame.with_columns(
-                pl.col(c).map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.String)
-                for c in nested
-            ) if nested and frame.height else frame
-            safe = frame.with_columns(
-                pl.col(pl.String).map_elements(escape_formula, return_dtype=pl.String)
-            ) if frame.height else frame
-            safe.write_csv(tmp, separator="\t" if kind == "tsv" else ",",
+            escape_frame(frame).write_csv(tmp, separator="\t" if kind == "tsv" else ",",
                            quote_style="necessary" if kind == "csv" else "never")
         elif kind == "parquet":
             frame.write_parquet(tmp)

@@ -155,9 +155,13 @@ def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -
         return SentenceTransformer(modules=[USEEncoder()], device="cpu")
     folder = prepare_model(name, cache_dir)
     if folder is not None:
-        return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        if not any(Path(folder).rglob("*.safetensors")):
+            raise ModelError(f"{folder} holds no .safetensors weights; semmatch loads no pickled weights "
+                             "(pytorch_model.bin): convert the model to safetensors first")
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True,
+                                   model_kwargs={"use_safetensors": True})
     try:
-        return SentenceTransformer(info.name, device="cpu")
+        return SentenceTransformer(info.name, device="cpu", model_kwargs={"use_safetensors": True})
     except OSError as exc:
         raise ModelError(
             f"cannot load model {info.name!r}: it is not a built-in name ({', '.join(BUILTIN_MODELS)}), "

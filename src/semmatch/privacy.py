@@ -30,6 +30,7 @@ class ErasureReport:
     index_folders: list[str] = field(default_factory=list)
     cache_entries: int = 0
     mlflow_files: list[str] = field(default_factory=list)
+    models_to_review: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return self.__dict__.copy()
@@ -91,6 +92,14 @@ def erase_from_mlflow_artifacts(artifact_root: Path, record_id: str) -> list[str
             path.write_text(json.dumps(_without(data, record_id), indent=1, ensure_ascii=False), encoding="utf-8")
             changed.append(str(path))
     return changed
+
+
+def local_models(models_dir: Path) -> list[str]:
+    """Model folders under models/ (fine-tuned on stored texts, perhaps): they may have learned from the person and
+    must be retrained (the store no longer holds the text) or deleted; semmatch cannot unlearn a model."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(str(p.parent) for p in models_dir.glob("*/config_sentence_transformers.json"))
 
 
 def _without(value, record_id: str):

@@ -113,6 +113,12 @@ def validate_records(
         if "\x00" in text:
             raise DataValidationError("text contains a NUL byte", file=file, row=row, column=" + ".join(text_columns))
         texts.append(text)
+    for column, dtype in frame.schema.items():  # NUL bytes break PostgreSQL and most tools: refuse them anywhere
+        if dtype == pl.String:
+            bad = frame.with_row_index("_row").filter(pl.col(column).str.contains("\x00", literal=True))
+            if bad.height:
+                raise DataValidationError("value contains a NUL byte", file=file, row=int(bad["_row"][0]) + 1,
+                                          column=column)
     keep = [c for c in frame.columns
             if not is_contact_column(c, mapping.contact_columns) and c not in (id_column, ID, TEXT)]
     return frame.with_columns(

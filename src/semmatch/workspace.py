@@ -19,7 +19,7 @@ from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError
 from semmatch.matcher import Matcher
-from semmatch.privacy import ErasureReport, erase_from_cache, erase_from_mlflow_artifacts, erase_in_store
+from semmatch.privacy import ErasureReport, erase_from_cache, erase_from_mlflow_artifacts, erase_in_store, local_models
 from semmatch.schema import ColumnMapping
 from semmatch.store import Store
 
@@ -212,6 +212,7 @@ class Workspace:
         config = self.config or MatchConfig()
         report.cache_entries = erase_from_cache(config.resolved_cache_dir / "embeddings.sqlite", [text])
         report.mlflow_files = erase_from_mlflow_artifacts(Path(mlflow_artifacts), record_id)
+        report.models_to_review = local_models(Path("models"))
         return report
 
     def close(self) -> None:
