@@ -104,3 +104,59 @@ def test_corrupt_index_files_are_refused_with_a_rebuild_hint(tmp_path):
     (folder / "index.faiss").write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="semmatch index"):
         Matcher.load(folder, embedder=KeywordEmbedder())
+
+
+KILL_DURING_DECISION = """
+import os, signal, sys
+from contextlib import contextmanager
+from semmatch.store import Store
+
+original = Store._write
+
+@contextmanager
+def write_then_die(self):
+    with original(self) as conn:
+        yield conn
+        os.kill(os.getpid(), signal.SIGKILL)  # the decision row is written, the transaction not committed
+
+store = Store(sys.argv[1])
+Store._write = write_then_die
+store.record_decision("N1", "O1", "accepted")
+"""
+
+def test_kill_during_a_decision_write_keeps_the_log_consistent(tmp_path):
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with Store(db) as store:
+        store.import_records("needs", pl.DataFrame({"need_id": ["N1"], "description": ["Website"]}))
+        store.import_records("offers", pl.DataFrame({"offer_id": ["O1"], "description": ["Website"]}))
+        store.record_decision("N1", "O1", "contacted")
+    run_and_get_killed(KILL_DURING_DECISION, db)
+    with Store(db) as store:
+        assert store.decisions()["action"].to_list() == ["contacted"]  # nothing half-written
+        store.record_decision("N1", "O1", "accepted")  # and the store takes the next write
+        assert store.decisions()["action"].to_list() == ["contacted", "accepted"]
+
+
+def test_kill_during_a_cache_write_leaves_a_usable_cache(tmp_path):
+    import numpy as np
+
+    from semmatch.embedder import EmbeddingCache
+
+    path = tmp_path / "cache.sqlite"
+    cache = EmbeddingCache(path)
+    cache.put_many("m", {EmbeddingCache.key("m", "", "alt"): np.ones(4, dtype=np.float32)})
+    code = """
+import os, signal, sys
+import numpy as np
+from semmatch.embedder import EmbeddingCache
+
+cache = EmbeddingCache(sys.argv[1])
+rows = {EmbeddingCache.key("m", "", f"neu {i}"): np.full(4, i, dtype=np.float32) for i in range(5000)}
+items = [(k, "m", v.tobytes()) for k, v in rows.items()]
+cache._conn.executemany("INSERT OR REPLACE INTO vectors (key, model_id, vector) VALUES (?, ?, ?)", items)
+os.kill(os.getpid(), signal.SIGKILL)  # rows inserted, not committed
+"""
+    run_and_get_killed(code, path)
+    reopened = EmbeddingCache(path)
+    assert reopened.count() == 1
+    assert reopened.get_many([EmbeddingCache.key("m", "", "alt")], 4)

@@ -196,6 +196,10 @@ def test_finetune_on_decisions_logs_to_mlflow(tiny_model, decided, tmp_path, mon
     run = get_run(report["run_id"])
     assert {"base_model", "pairs", "epochs", "lr", "batch_size", "seconds"} <= set(run["params"])
     assert "train_loss" in run["metrics"] and "after_pair_auc" in run["metrics"]
+    import mlflow  # the model is registered as a version linked to that run
+
+    version = mlflow.tracking.MlflowClient().get_model_version("tiny-tuned", report["model_version"])
+    assert version.run_id == report["run_id"] and version.source.endswith("models/tiny-tuned")
 
 
 @pytest.mark.model

@@ -135,3 +135,16 @@ def get_run(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     artifacts = [a.path for a in client.list_artifacts(run_id)]
     return {"params": dict(run.data.params), "metrics": dict(run.data.metrics), "tags": dict(run.data.tags),
             "artifacts": artifacts, "artifact_uri": run.info.artifact_uri}
+
+
+def register_model(name: str, model_dir: str | Path, run_id: str, *, description: str = "",
+                   tracking_uri: str | None = None) -> str:
+    """Register a saved model folder in the MLflow model registry as a new version of `name`, linked to the run that
+    made it (its params and metrics). The weights stay in the folder; the version points at it. Returns the version."""
+    mlflow = _mlflow(tracking_uri)
+    client = mlflow.tracking.MlflowClient()
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        client.create_registered_model(name, description=description)
+    version = client.create_model_version(name, source=Path(model_dir).resolve().as_uri(), run_id=run_id,
+                                          description=description)
+    return str(version.version)

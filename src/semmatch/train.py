@@ -421,4 +421,6 @@ def finetune(store: Store, *, name: str, base_model: str = "e5-small", epochs: f
                                                  "steps": result.steps, "seconds": result.seconds,
                                                  "held_out_needs": len(held), "name": name},
             metrics=metrics, curves=None, json_artifacts={"report": report}, tags={"kind": "finetune"})
+        report["model_version"] = tracking.register_model(name, out_dir, report["run_id"],
+                                                          description=f"fine-tuned from {base_model} on decisions")
     return report
