@@ -13,6 +13,7 @@ The fused score is the weighted mean of the components (dense-only mode: the den
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,20 +25,22 @@ COMPONENTS = ("dense", "lexical", "skills", "proximity")
 LEXICAL_KINDS = ("tfidf", "bm25")
 
 
-class LexicalScorer:
+class LexicalScorer(ABC):
     """Base class of lexical backends: fit on the indexed texts, score a query against all of them in [0, 1]."""
 
     name = "base"
 
+    @abstractmethod
     def fit(self, texts: list[str]) -> LexicalScorer:
-        raise NotImplementedError
+        """Index the texts."""
 
+    @abstractmethod
     def scores(self, query: str) -> np.ndarray:
-        raise NotImplementedError
+        """Scores of the query against every fitted text."""
 
+    @abstractmethod
     def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
         """Scores against texts that are not (or not yet) fitted, e.g. for a candidate outside the index."""
-        raise NotImplementedError
 
 
 class TfidfLexicalScorer(LexicalScorer):
