@@ -17,22 +17,24 @@ from tests.conftest import KeywordEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
-KILL_DURING_IMPORT = """
+DIE_BEFORE_COMMIT = """
 import os, signal, sys
 from contextlib import contextmanager
 from semmatch.store import Store
 
+store = Store(sys.argv[1])  # opened (and migrated) before the patch
 original = Store._write
 
 @contextmanager
 def write_then_die(self):
     with original(self) as conn:
         yield conn
-        os.kill(os.getpid(), signal.SIGKILL)  # all rows written, transaction not committed
+        os.kill(os.getpid(), signal.SIGKILL)  # everything written, the transaction not committed
 
 Store._write = write_then_die
-Store(sys.argv[1]).import_file("offers", sys.argv[2])
 """
+KILL_DURING_IMPORT = DIE_BEFORE_COMMIT + 'store.import_file("offers", sys.argv[2])\n'
+KILL_DURING_DECISION = DIE_BEFORE_COMMIT + 'store.record_decision("N1", "O1", "accepted")\n'
 
 KILL_DURING_SAVE = """
 import os, signal, sys
@@ -106,23 +108,6 @@ def test_corrupt_index_files_are_refused_with_a_rebuild_hint(tmp_path):
         Matcher.load(folder, embedder=KeywordEmbedder())
 
 
-KILL_DURING_DECISION = """
-import os, signal, sys
-from contextlib import contextmanager
-from semmatch.store import Store
-
-original = Store._write
-
-@contextmanager
-def write_then_die(self):
-    with original(self) as conn:
-        yield conn
-        os.kill(os.getpid(), signal.SIGKILL)  # the decision row is written, the transaction not committed
-
-store = Store(sys.argv[1])
-Store._write = write_then_die
-store.record_decision("N1", "O1", "accepted")
-"""
 
 def test_kill_during_a_decision_write_keeps_the_log_consistent(tmp_path):
     db = f"sqlite:///{tmp_path / 'store.db'}"

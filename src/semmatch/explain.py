@@ -47,42 +47,41 @@ def _short(sentence: str, limit: int = 300) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
-def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[list[SentencePair]]:
-    """For each candidate: one pair per query sentence (its best-covering candidate sentence), best first."""
+def explain_sentences(query_text: str, candidate_texts: list[str], embedder: Embedder
+                      ) -> tuple[list[list[SentencePair]], list[tuple[str, float]]]:
+    """One embedding pass for both kinds of sentence evidence: per candidate, the pairs of `sentence_evidence` and
+    the sentence closest to the whole query (`key_sentences`)."""
     if not candidate_texts:
-        return []
+        return [], []
     query_sentences = split_sentences(query_text)
     candidate_sentences = [split_sentences(t) for t in candidate_texts]
     flat = [s for sentences in candidate_sentences for s in sentences]
-    unique = list(dict.fromkeys(query_sentences + flat))
+    unique = list(dict.fromkeys([query_text, *query_sentences, *flat]))
     vectors = embedder.embed(unique, role="query")  # symmetric: sentences on both sides
     row = {s: i for i, s in enumerate(unique)}
     query_vectors = vectors[[row[s] for s in query_sentences]]
-    evidence = []
+    whole = vectors[row[query_text]]
+    evidence, keys = [], []
     for sentences in candidate_sentences:
-        similarity = query_vectors @ vectors[[row[s] for s in sentences]].T
+        own = vectors[[row[s] for s in sentences]]
+        similarity = query_vectors @ own.T
         best = similarity.argmax(axis=1)
         pairs = [SentencePair(q, sentences[int(j)], float(similarity[i, j]))
                  for i, (q, j) in enumerate(zip(query_sentences, best))]
         evidence.append(sorted(pairs, key=lambda p: -p.similarity))
-    return evidence
+        to_whole = own @ whole
+        keys.append((sentences[int(to_whole.argmax())], float(to_whole.max())))
+    return evidence, keys
+
+
+def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[list[SentencePair]]:
+    """For each candidate: one pair per query sentence (its best-covering candidate sentence), best first."""
+    return explain_sentences(query_text, candidate_texts, embedder)[0]
 
 
 def key_sentences(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[tuple[str, float]]:
     """For each candidate, its sentence closest to the whole query (what the match is mostly about)."""
-    if not candidate_texts:
-        return []
-    candidate_sentences = [split_sentences(t) for t in candidate_texts]
-    unique = list(dict.fromkeys([query_text] + [s for sentences in candidate_sentences for s in sentences]))
-    vectors = embedder.embed(unique, role="query")
-    row = {s: i for i, s in enumerate(unique)}
-    query_vector = vectors[row[query_text]]
-    keys = []
-    for sentences in candidate_sentences:
-        similarity = vectors[[row[s] for s in sentences]] @ query_vector
-        best = int(similarity.argmax())
-        keys.append((sentences[best], float(similarity[best])))
-    return keys
+    return explain_sentences(query_text, candidate_texts, embedder)[1]
 
 
 def coverage(pairs: list[SentencePair]) -> float:

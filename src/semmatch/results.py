@@ -11,7 +11,7 @@ import polars as pl
 
 from semmatch.combos import offer_condition
 from semmatch.criteria import CRITERIA, split_skills
-from semmatch.explain import SentencePair, build_explanation, key_sentences, sentence_evidence
+from semmatch.explain import SentencePair, build_explanation, explain_sentences
 from semmatch.schema import ID
 from semmatch.scoring import COMPONENTS
 
@@ -36,8 +36,7 @@ def present_rankings(matcher: Matcher, rankings: Sequence[Ranking], *, explain: 
         matched_texts = [matcher.texts_[int(p)] for p in positions]
         evidence, keys = [None] * len(ids), [None] * len(ids)
         if explain:
-            evidence = sentence_evidence(ranking.text, matched_texts, matcher._embedder())
-            keys = key_sentences(ranking.text, matched_texts, matcher._embedder())
+            evidence, keys = explain_sentences(ranking.text, matched_texts, matcher._embedder())
         for rank, (position, record_id) in enumerate(zip(positions, ids), start=1):
             at = rank - 1
             rows["query_id"].append(ranking.query_id)
