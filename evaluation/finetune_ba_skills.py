@@ -15,7 +15,6 @@ Writes evaluation/results/finetune_ba_skills_de.json, the model to models/<name>
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -24,12 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from semmatch.config import MatchConfig
 from semmatch.embedder import make_embedder
-from semmatch.evaluation import RetrievalSet, load_retrieval_set, run_benchmark
+from semmatch.evaluation import RetrievalSet, load_retrieval_set, read_sts, run_benchmark, sts_spearman
 from semmatch.train import finetune_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,27 +38,6 @@ REPORTED = ("mrr", "ndcg_at_10", "recall_at_10", "recall_at_100", "success_at_1"
 def in_train(query_id: str, seed: int, train_share: float) -> bool:
     digest = hashlib.sha256(f"{seed}:{query_id}".encode()).hexdigest()
     return int(digest[:8], 16) / 0xFFFFFFFF < train_share
-
-
-def read_sts(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """score<TAB>s1<TAB>s2, no header, no quoting (quotes are part of the sentences)."""
-    left, right, scores = [], [], []
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) >= 3:
-                scores.append(float(row[0]))
-                left.append(row[1])
-                right.append(row[2])
-    return left, right, np.asarray(scores)
-
-
-def sts_spearman(config: MatchConfig, sts: tuple[list[str], list[str], np.ndarray]) -> float:
-    from scipy.stats import spearmanr
-
-    embedder = make_embedder(config)
-    left, right, gold = sts
-    a, b = embedder.embed(left, role="query"), embedder.embed(right, role="query")
-    return float(spearmanr((a * b).sum(axis=1), gold).statistic)
 
 
 def mine_negatives(config: MatchConfig, data: RetrievalSet, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -126,7 +103,7 @@ def main() -> None:
     sts = read_sts(args.sts)
 
     before = run_benchmark(test, base, k=100)
-    sts_before = sts_spearman(base, sts)
+    sts_before = sts_spearman(make_embedder(base), sts)
     print(f"untuned: test {({m: before[m] for m in REPORTED})}, STS dev {sts_before:.4f}", file=sys.stderr)
     if args.hard_negatives:
         pairs = mine_negatives(base, data, pairs)
@@ -137,7 +114,7 @@ def main() -> None:
     print(f"trained {result.steps} steps in {result.seconds:.0f} s, loss {result.train_loss:.4f}", file=sys.stderr)
     tuned = base.with_options(model=str(model_dir), use_cache=False)
     after = run_benchmark(test, tuned, k=100)
-    sts_after = sts_spearman(tuned, sts)
+    sts_after = sts_spearman(make_embedder(tuned), sts)
     print(f"tuned: test {({m: after[m] for m in REPORTED})}, STS dev {sts_after:.4f}", file=sys.stderr)
 
     figures = {

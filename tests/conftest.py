@@ -31,6 +31,7 @@ class KeywordEmbedder(Embedder):
         self.query_prompt = query_prompt
         self.corpus_prompt = corpus_prompt
         self.seen_prompts: list[str] = []
+        self.encoded_texts: list[str] = []
 
     @property
     def dimension(self) -> int:
@@ -38,6 +39,7 @@ class KeywordEmbedder(Embedder):
 
     def _encode(self, texts, prompt, show_progress):
         self.seen_prompts.append(prompt)
+        self.encoded_texts.extend(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             words = re.findall(r"\w+", text.lower())

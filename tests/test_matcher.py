@@ -5,6 +5,7 @@ import pytest
 
 from semmatch.config import MatchConfig
 from semmatch.errors import DataValidationError, IndexMismatchError, NotFittedError, UnknownIdError
+from semmatch.explain import split_sentences
 from semmatch.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
@@ -55,7 +56,9 @@ def test_load_refuses_another_model(tmp_path, offers):
 def test_incremental_upsert_embeds_only_new_and_changed(offers):
     embedder = KeywordEmbedder()
     matcher = fitted(offers, embedder)
-    assert embedder.encoded_count == 5
+    records = set(matcher.texts_)
+    assert records <= set(embedder.encoded_texts)  # the records, plus their sentences for explanations
+    before = len(embedder.encoded_texts)
     changed = offers.with_columns(
         pl.when(pl.col("offer_id") == "O5").then(pl.lit("Logo und Grafik")).otherwise(pl.col("description"))
         .alias("description")
@@ -63,7 +66,11 @@ def test_incremental_upsert_embeds_only_new_and_changed(offers):
     added = pl.concat([changed, pl.DataFrame({"offer_id": ["O6"], "title": ["IT"], "description": ["Firewall"],
                                                "town": ["Jena"], "contact_name": ["F"], "contact_email": ["f@x"]})])
     assert sorted(matcher.upsert(added)) == ["O5", "O6"]
-    assert embedder.encoded_count == 7
+    new = embedder.encoded_texts[before:]
+    touched = {matcher.texts_[matcher.position_[i]] for i in ("O5", "O6")}
+    assert touched <= set(new)
+    assert set(new) == touched | {s for t in touched for s in split_sentences(t)}  # nothing unchanged re-embedded
+    assert matcher.position_["O5"] == 4 and matcher.position_["O6"] == 5  # an edit keeps its place
     assert matcher.match("Logo", k=1)["id"].item() == "O5"
     assert matcher.match("Firewall Sicherheit", k=1)["id"].item() == "O6"
     matcher.remove(["O6"])

@@ -11,7 +11,8 @@ from typing import Any
 from semmatch.errors import ConfigError
 
 DEFAULT_MODEL = "e5-small"
-INDEX_KINDS = ("flat", "hnsw", "ivf")
+INDEX_KINDS = ("flat", "hnsw", "ivf", "auto")
+INDEX_STORAGES = ("float32", "fp16", "sq8", "pq")
 MATCH_MODES = ("dense", "hybrid")
 
 
@@ -36,7 +37,9 @@ class MatchConfig:
     query_prompt: str | None = None
     corpus_prompt: str | None = None
     batch_size: int = 32
-    index_kind: str = "flat"
+    index_kind: str = "flat"  # flat (exact), hnsw, ivf, or auto: exact up to auto_exact_max records, ivf above
+    index_storage: str = "float32"  # float32, fp16, sq8 (a quarter of the memory) or pq (ivf only)
+    auto_exact_max: int = 200_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 256
@@ -53,6 +56,7 @@ class MatchConfig:
     weight_proximity: float = 0.05
     proximity_scale_km: float = 25.0
     candidate_pool: int = 100
+    lexical_retrieval_max: int = 50_000  # above this many records the lexical signal only rescores dense candidates
     calibration_slope: float | None = None
     calibration_intercept: float | None = None
     # criteria switched to "ignore" by default (see criteria.py); per query they can be switched again
@@ -74,7 +78,10 @@ class MatchConfig:
             raise ConfigError("calibration_slope and calibration_intercept must be given together")
         if self.index_kind not in INDEX_KINDS:
             raise ConfigError(f"index_kind must be one of {', '.join(INDEX_KINDS)}, not {self.index_kind!r}")
-        for name in ("batch_size", "candidate_pool", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
+        if self.index_storage not in INDEX_STORAGES:
+            raise ConfigError(f"index_storage must be one of {', '.join(INDEX_STORAGES)}, not {self.index_storage!r}")
+        for name in ("batch_size", "candidate_pool", "lexical_retrieval_max", "auto_exact_max", "hnsw_m",
+                     "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -95,8 +102,8 @@ class MatchConfig:
     def ranking_options(self) -> dict[str, Any]:
         """The settings that only change ranking (not the embeddings or the index): see `Matcher.with_ranking`."""
         names = ("mode", "lexical", "weight_dense", "weight_lexical", "weight_skills", "weight_proximity",
-                 "proximity_scale_km", "candidate_pool", "calibration_slope", "calibration_intercept",
-                 "ignore_criteria")
+                 "proximity_scale_km", "candidate_pool", "lexical_retrieval_max", "calibration_slope",
+                 "calibration_intercept", "ignore_criteria")
         return {name: getattr(self, name) for name in names}
 
     @property

@@ -212,6 +212,13 @@ def make_embedder(config: MatchConfig) -> Embedder:
     if config.model in EMBEDDER_FACTORIES:
         return EMBEDDER_FACTORIES[config.model](config)
     cache = EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite") if config.use_cache else None
+    from semmatch.models import resolve_model
+
+    if resolve_model(config.model).runtime != "torch":
+        from semmatch.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,
+                            batch_size=config.batch_size, cache=cache, cache_dir=config.resolved_cache_dir)
     return SentenceTransformerEmbedder(
         config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,
         batch_size=config.batch_size, cache=cache, cache_dir=config.resolved_cache_dir,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from semmatch.config import MatchConfig
@@ -170,3 +172,26 @@ def evaluate_decisions(matcher: Matcher, needs: pl.DataFrame, qrels: dict[str, d
         "needs": judged.height,
         "judgements": sum(len(v) for v in used.values()),
     }
+
+
+def read_sts(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
+    """An STS file: score<TAB>sentence1<TAB>sentence2, no header, no quoting (quotes belong to the sentences)."""
+    left, right, scores = [], [], []
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
+            if len(row) < 3:
+                raise DataValidationError("an STS row needs score, sentence1 and sentence2", file=str(path),
+                                          row=number)
+            scores.append(float(row[0]))
+            left.append(row[1])
+            right.append(row[2])
+    return left, right, np.asarray(scores)
+
+
+def sts_spearman(embedder: Embedder, sts: tuple[list[str], list[str], np.ndarray]) -> float:
+    """Spearman correlation between the cosine of each pair and its human score (symmetric "query" role)."""
+    from scipy.stats import spearmanr
+
+    left, right, gold = sts
+    a, b = embedder.embed(left, role="query"), embedder.embed(right, role="query")
+    return float(spearmanr((a * b).sum(axis=1), gold).statistic)

@@ -1,7 +1,8 @@
 """Explanations: which sentences of the query are covered by which sentences of a match, and how well.
 
-Sentences are embedded with the same model as the records (cached, so a sentence is embedded once). For each
-sentence of the query, the best-matching sentence of the candidate and their cosine are reported, best first.
+Sentences are embedded with the same model as the records; indexed records' sentences are embedded when they are
+indexed (`sentences.py`). For each sentence of the query, the best-matching sentence of the candidate and their
+cosine are reported, best first.
 """
 
 from __future__ import annotations
@@ -47,23 +48,36 @@ def _short(sentence: str, limit: int = 300) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
-def explain_sentences(query_text: str, candidate_texts: list[str], embedder: Embedder
+CandidateSentences = tuple[list[str], np.ndarray]  # a candidate's sentences and their unit vectors
+
+
+def embed_candidate_sentences(texts: list[str], embedder: Embedder) -> list[CandidateSentences]:
+    """Split and embed texts that are not indexed (indexed records keep theirs in `sentences.SentenceTable`)."""
+    split = [split_sentences(t) for t in texts]
+    unique = list(dict.fromkeys(s for sentences in split for s in sentences))
+    vectors = embedder.embed(unique, role="query") if unique else np.zeros((0, 0), np.float32)
+    row = {s: i for i, s in enumerate(unique)}
+    return [(sentences, vectors[[row[s] for s in sentences]]) for sentences in split]
+
+
+def explain_sentences(query_text: str, candidates: list[CandidateSentences], embedder: Embedder,
+                      query_vector: np.ndarray | None = None
                       ) -> tuple[list[list[SentencePair]], list[tuple[str, float]]]:
-    """One embedding pass for both kinds of sentence evidence: per candidate, the pairs of `sentence_evidence` and
-    the sentence closest to the whole query (`key_sentences`)."""
-    if not candidate_texts:
+    """Both kinds of sentence evidence from the candidates' stored sentence vectors: per candidate, the pairs of
+    `sentence_evidence` and the sentence closest to the whole query (`key_sentences`). Only the query's own
+    sentences are embedded here (and the whole query, unless `query_vector` is given)."""
+    if not candidates:
         return [], []
     query_sentences = split_sentences(query_text)
-    candidate_sentences = [split_sentences(t) for t in candidate_texts]
-    flat = [s for sentences in candidate_sentences for s in sentences]
-    unique = list(dict.fromkeys([query_text, *query_sentences, *flat]))
-    vectors = embedder.embed(unique, role="query")  # symmetric: sentences on both sides
-    row = {s: i for i, s in enumerate(unique)}
-    query_vectors = vectors[[row[s] for s in query_sentences]]
-    whole = vectors[row[query_text]]
+    wanted = query_sentences if query_vector is not None else list(dict.fromkeys([query_text, *query_sentences]))
+    known = {query_text: np.asarray(query_vector, dtype=np.float32)} if query_vector is not None else {}
+    missing = [s for s in wanted if s not in known]
+    if missing:
+        known.update(zip(missing, embedder.embed(missing, role="query")))  # symmetric: "query" on both sides
+    query_vectors = np.stack([known[s] for s in query_sentences])
+    whole = known[query_text]
     evidence, keys = [], []
-    for sentences in candidate_sentences:
-        own = vectors[[row[s] for s in sentences]]
+    for sentences, own in candidates:
         similarity = query_vectors @ own.T
         best = similarity.argmax(axis=1)
         pairs = [SentencePair(q, sentences[int(j)], float(similarity[i, j]))
@@ -76,12 +90,12 @@ def explain_sentences(query_text: str, candidate_texts: list[str], embedder: Emb
 
 def sentence_evidence(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[list[SentencePair]]:
     """For each candidate: one pair per query sentence (its best-covering candidate sentence), best first."""
-    return explain_sentences(query_text, candidate_texts, embedder)[0]
+    return explain_sentences(query_text, embed_candidate_sentences(candidate_texts, embedder), embedder)[0]
 
 
 def key_sentences(query_text: str, candidate_texts: list[str], embedder: Embedder) -> list[tuple[str, float]]:
     """For each candidate, its sentence closest to the whole query (what the match is mostly about)."""
-    return explain_sentences(query_text, candidate_texts, embedder)[1]
+    return explain_sentences(query_text, embed_candidate_sentences(candidate_texts, embedder), embedder)[1]
 
 
 def coverage(pairs: list[SentencePair]) -> float:

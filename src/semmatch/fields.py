@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -346,3 +346,27 @@ class FieldTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def take(self, rows: np.ndarray) -> FieldTable:
+        """The table restricted to some rows, in the order given."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return FieldTable(**{f.name: _take(getattr(self, f.name), rows) for f in fields(self)})
+
+    def set_rows(self, positions: np.ndarray, other: FieldTable) -> None:
+        """Overwrite rows in place with the rows of another table (same order), in O(rows changed)."""
+        for f in fields(self):
+            column, values = getattr(self, f.name), getattr(other, f.name)
+            for position, value in zip(np.asarray(positions).tolist(), values):
+                column[position] = value
+
+    def extend(self, other: FieldTable) -> FieldTable:
+        """This table followed by another one's rows."""
+        return FieldTable(**{f.name: _concat(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)})
+
+
+def _take(column: np.ndarray | list, rows: np.ndarray) -> np.ndarray | list:
+    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows.tolist()]
+
+
+def _concat(column: np.ndarray | list, more: np.ndarray | list) -> np.ndarray | list:
+    return np.concatenate([column, more]) if isinstance(column, np.ndarray) else [*column, *more]

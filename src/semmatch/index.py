@@ -1,7 +1,11 @@
 """VectorIndex: FAISS inner-product search over unit vectors, keyed by the user's string ids.
 
-Kinds: "flat" (exact, default), "hnsw" (graph ANN) and "ivf" (inverted lists ANN). Records can be added, updated and
-removed one at a time without a rebuild. Saved as files: the FAISS index, JSON metadata (model, dimension, prompts,
+Kinds: "flat" (exact, default), "hnsw" (graph ANN), "ivf" (inverted lists ANN) and "auto" (exact up to
+`auto_exact_max` records, ivf above: chosen when the index is first filled). Storage: float32, fp16 (half the memory),
+sq8 (a quarter) or pq (ivf only, 48 bytes a vector). Records can be added, updated and removed one at a time without a
+rebuild. Filtered searches stay correct: a filter keeping few records is scanned exactly; a larger one is passed to
+FAISS as a bitmap selector (an ivf index probes more lists the fewer records it keeps).
+Saved as files: the FAISS index, JSON metadata (model, dimension, prompts,
 created time, checksums) and the id map as parquet. Never pickle.
 """
 
@@ -30,6 +34,8 @@ INDEX_FILE = "index.faiss"
 META_FILE = "index.json"
 IDS_FILE = "ids.parquet"
 EXACT_SUBSET_MAX = 20_000  # an ANN index scans a filter of at most this many ids exactly
+STORAGES = ("float32", "fp16", "sq8", "pq")
+PQ_BYTES = 48
 
 
 def file_sha256(path: Path) -> str:
@@ -92,21 +98,30 @@ class VectorIndex:
         kind: str = "flat",
         model_id: str = "",
         prompts: dict[str, str] | None = None,
+        storage: str = "float32",
         hnsw_m: int = 32,
         hnsw_ef_construction: int = 200,
         hnsw_ef_search: int = 256,
         ivf_nlist: int | None = None,
         ivf_nprobe: int = 32,
+        auto_exact_max: int = 200_000,
     ):
-        if kind not in ("flat", "hnsw", "ivf"):
-            raise ConfigError(f"index kind must be flat, hnsw or ivf, not {kind!r}")
+        if kind not in ("flat", "hnsw", "ivf", "auto"):
+            raise ConfigError(f"index kind must be flat, hnsw, ivf or auto, not {kind!r}")
+        if storage not in STORAGES:
+            raise ConfigError(f"index storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+        if storage == "pq" and kind in ("flat", "hnsw"):
+            raise ConfigError("pq storage needs index kind ivf (or auto): use fp16 or sq8 with flat and hnsw")
+        if storage == "pq" and dimension % PQ_BYTES:
+            raise ConfigError(f"pq storage needs a dimension divisible by {PQ_BYTES}, not {dimension}")
         self.dimension = int(dimension)
         self.kind = kind
+        self.storage = storage
         self.model_id = model_id
         self.prompts = dict(prompts or {})
         self.params = {
             "hnsw_m": hnsw_m, "hnsw_ef_construction": hnsw_ef_construction, "hnsw_ef_search": hnsw_ef_search,
-            "ivf_nlist": ivf_nlist, "ivf_nprobe": ivf_nprobe,
+            "ivf_nlist": ivf_nlist, "ivf_nprobe": ivf_nprobe, "auto_exact_max": auto_exact_max,
         }
         self.created_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._index: Any = None
@@ -128,22 +143,44 @@ class VectorIndex:
         return [self._faiss_to_id[f] for f in sorted(self._faiss_to_id)]
 
     def _new_faiss_index(self, train_vectors: np.ndarray) -> Any:
-        d = self.dimension
+        d, n = self.dimension, train_vectors.shape[0]
+        if self.kind == "auto":
+            self.kind = "flat" if n <= self.params["auto_exact_max"] else "ivf"
+        if self.storage == "pq" and self.kind == "flat":
+            raise ConfigError(f"pq storage needs an ivf index; {n} records are exact-searched (auto_exact_max "
+                              f"{self.params['auto_exact_max']}): use fp16 or sq8")
+        quantizer_type = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}.get(
+            self.storage)
         if self.kind == "flat":
-            return faiss.IndexIDMap2(faiss.IndexFlatIP(d))
+            codes = faiss.IndexFlatIP(d) if quantizer_type is None else faiss.IndexScalarQuantizer(
+                d, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIDMap2(codes)
+            index.train(train_vectors)
+            return index
         if self.kind == "hnsw":
-            hnsw = faiss.IndexHNSWFlat(d, self.params["hnsw_m"], faiss.METRIC_INNER_PRODUCT)
+            m = self.params["hnsw_m"]
+            hnsw = faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT) if quantizer_type is None else \
+                faiss.IndexHNSWSQ(d, quantizer_type, m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = self.params["hnsw_ef_construction"]
-            return faiss.IndexIDMap2(hnsw)
-        n = train_vectors.shape[0]
+            index = faiss.IndexIDMap2(hnsw)
+            index.train(train_vectors)
+            return index
         nlist = self.params["ivf_nlist"] or max(1, int(4 * math.sqrt(max(n, 1))))
         if n < nlist:
             raise ConfigError(f"an ivf index with {nlist} lists needs at least {nlist} vectors to train, got {n}; "
-                              "use index kind 'flat' for small sets")
+                              "use index kind 'flat' (or 'auto') for small sets")
         self.params["ivf_nlist"] = nlist
         quantizer = faiss.IndexFlatIP(d)
-        ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(train_vectors)
+        if self.storage == "pq":
+            ivf = faiss.IndexIVFPQ(quantizer, d, nlist, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
+        elif quantizer_type is not None:
+            ivf = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, quantizer_type, faiss.METRIC_INNER_PRODUCT)
+        else:
+            ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = train_vectors
+        if n > 256 * nlist:  # k-means on a sample: FAISS's own cap, drawn reproducibly
+            sample = train_vectors[np.random.default_rng(0).choice(n, 256 * nlist, replace=False)]
+        ivf.train(sample)
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by id, also after removals
         return ivf
 
@@ -226,9 +263,13 @@ class VectorIndex:
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of several records, in the order given."""
-        if not ids:
+        if not len(ids):
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack([self.vector(str(i)) for i in ids])
+        return self._reconstruct(self.faiss_ids([str(i) for i in ids]))
+
+    def _reconstruct(self, fids: np.ndarray) -> np.ndarray:
+        """Stored vectors by internal id, in one FAISS call."""
+        return self._index.reconstruct_batch(np.ascontiguousarray(fids, dtype=np.int64))
 
     def faiss_ids(self, ids: Sequence[str]) -> np.ndarray:
         """Internal int64 ids of records (for `search(allowed_faiss_ids=...)`); unknown ids raise."""
@@ -278,8 +319,7 @@ class VectorIndex:
 
     def _exact_subset_search(self, queries: np.ndarray, k: int, fids: np.ndarray) -> list[list[tuple[str, float]]]:
         """Exact scan over the allowed ids only: ANN graphs lose most recall under selective filters."""
-        subset = np.vstack([self._index.reconstruct(int(f)) for f in fids])
-        scores = queries @ subset.T
+        scores = queries @ self._reconstruct(fids).T
         results = []
         for row in scores:
             top = np.argsort(-row, kind="stable")[:k]
@@ -289,7 +329,11 @@ class VectorIndex:
     def _search_params(self, allowed_fids: np.ndarray | None) -> Any:
         selector = None
         if allowed_fids is not None:  # live ids only, so tombstones are excluded too
-            selector = faiss.IDSelectorBatch(allowed_fids)
+            mask = np.zeros(self._next_id, dtype=bool)
+            mask[allowed_fids] = True
+            bitmap = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(self._next_id, faiss.swig_ptr(bitmap))
+            selector._bitmap_ref = bitmap  # FAISS reads the numpy buffer: keep it alive
         elif self._tombstones:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(sorted(self._tombstones), np.int64)))
         if self.kind == "hnsw":
@@ -297,7 +341,10 @@ class VectorIndex:
             params.efSearch = self.params["hnsw_ef_search"]
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()
-            params.nprobe = self.params["ivf_nprobe"]
+            nprobe = self.params["ivf_nprobe"]
+            if allowed_fids is not None:  # keep about as many allowed candidates in the probed lists
+                nprobe = math.ceil(nprobe * len(self) / max(allowed_fids.size, 1))
+            params.nprobe = min(nprobe, self.params["ivf_nlist"] or nprobe)
         else:
             params = faiss.SearchParameters()
         if selector is not None:
@@ -309,7 +356,8 @@ class VectorIndex:
     def metadata(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION, "model_id": self.model_id, "dimension": self.dimension,
-            "prompts": self.prompts, "kind": self.kind, "params": self.params, "created_at": self.created_at,
+            "prompts": self.prompts, "kind": self.kind, "storage": self.storage, "params": self.params,
+            "created_at": self.created_at,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "count": len(self),
             "next_id": self._next_id, "tombstones": sorted(self._tombstones),
         }
@@ -361,7 +409,7 @@ class VectorIndex:
                                         "`semmatch index`")
         try:
             index = cls(int(meta["dimension"]), kind=meta["kind"], model_id=str(meta.get("model_id", "")),
-                        prompts=meta.get("prompts"), **meta.get("params", {}))
+                        prompts=meta.get("prompts"), storage=meta.get("storage", "float32"), **meta.get("params", {}))
             index.created_at = str(meta.get("created_at", index.created_at))
             index._next_id = int(meta.get("next_id", 0))
             index._tombstones = set(int(t) for t in meta.get("tombstones", []))

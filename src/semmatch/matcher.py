@@ -27,6 +27,7 @@ from semmatch.fields import FieldTable, record_profiles
 from semmatch.index import VectorIndex, atomic_directory, recover_interrupted_swap
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
 from semmatch.scoring import Calibration, LexicalScorer, fuse, make_lexical, proximity
+from semmatch.sentences import SentenceTable
 
 MATCHER_FILE = "matcher.json"
 RECORDS_FILE = "records.parquet"
@@ -48,6 +49,7 @@ class Ranking:
     components: dict[str, np.ndarray]
     scores: np.ndarray
     checked: CriteriaCheck
+    vector: np.ndarray | None = None  # the query's embedding (explanations reuse it)
 
 
 class Matcher:
@@ -74,23 +76,24 @@ class Matcher:
         if not hasattr(self, "index_"):
             raise NotFittedError("this Matcher is not fitted yet: call fit(records) or Matcher.load(folder)")
 
-    def _as_records(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None) -> pl.DataFrame:
+    def _as_records(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None
+                    ) -> tuple[pl.DataFrame, FieldTable]:
+        """Validated records and their parsed fields (structured-field errors name the file, row and column)."""
         if isinstance(records, (str, Path)):
             frame = load_records(records, kind=self.kind, mapping=mapping)
-            record_profiles(frame, self.kind, str(records))  # structured-field errors name the file
-            return frame
-        if ID in records.columns and TEXT in records.columns and mapping is None:
-            frame = validate_records(records, kind=self.kind, mapping=ColumnMapping(ID, (TEXT,)))
+            profiles = record_profiles(frame, self.kind, str(records))
         else:
+            if ID in records.columns and TEXT in records.columns and mapping is None:
+                mapping = ColumnMapping(ID, (TEXT,))
             frame = validate_records(records, kind=self.kind, mapping=mapping)
-        record_profiles(frame, self.kind)
-        return frame
+            profiles = record_profiles(frame, self.kind)
+        return frame, FieldTable.from_profiles(frame[ID].to_list(), profiles)
 
-    def _refresh(self) -> None:
+    def _refresh(self, fields: FieldTable | None = None) -> None:
         """Rebuild the state derived from records_: field table, positions, FAISS ids; the lexical index lazily."""
         ids = self.records_[ID].to_list()
         self.texts_ = self.records_[TEXT].to_list()
-        self.fields_ = FieldTable.from_profiles(ids, record_profiles(self.records_, self.kind))
+        self.fields_ = fields or FieldTable.from_profiles(ids, record_profiles(self.records_, self.kind))
         self.position_ = {record_id: row for row, record_id in enumerate(ids)}
         self.faiss_ids_ = self.index_.faiss_ids(ids)
         self.lexical_: LexicalScorer | None = None
@@ -103,7 +106,8 @@ class Matcher:
     def with_ranking(self, **changes) -> Matcher:
         """Change ranking settings (mode, lexical, weights, candidate_pool, calibration, ignore_criteria) in place;
         settings that decide the embeddings (model, prompts, index) cannot change without a rebuild."""
-        frozen = {"model", "query_prompt", "corpus_prompt", "index_kind", "hnsw_m", "hnsw_ef_construction", "ivf_nlist"}
+        frozen = {"model", "query_prompt", "corpus_prompt", "index_kind", "index_storage", "auto_exact_max", "hnsw_m",
+                  "hnsw_ef_construction", "ivf_nlist"}
         refused = sorted(k for k, v in changes.items() if k in frozen and v is not None)
         if refused:
             raise ConfigError(f"{', '.join(refused)} decide the index; rebuild it to change them")
@@ -119,39 +123,84 @@ class Matcher:
         return OTHER_KIND[self.kind]
 
     # ---------------------------------------------------------------- fit
-    def fit(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None = None) -> Matcher:
-        """Embed and index records (a validated frame, a raw frame plus mapping, or a file path)."""
-        frame = self._as_records(records, mapping)
+    def fit(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None = None, *,
+            embeddings: np.ndarray | None = None) -> Matcher:
+        """Embed and index records (a validated frame, a raw frame plus mapping, or a file path), and embed their
+        sentences for explanations. `embeddings`: the records' vectors, already computed with this matcher's model
+        (e.g. on a Ray cluster, see `semmatch.distributed`), one row per record in order."""
+        frame, fields = self._as_records(records, mapping)
         embedder = self._embedder()
-        vectors = embedder.embed(frame[TEXT].to_list(), role="corpus")
+        texts = frame[TEXT].to_list()
+        if embeddings is None:
+            vectors = embedder.embed(texts, role="corpus")
+        else:
+            vectors = np.asarray(embeddings, dtype=np.float32)
+            if vectors.shape != (frame.height, embedder.dimension):
+                raise ConfigError(f"embeddings must have shape ({frame.height}, {embedder.dimension}), "
+                                  f"got {vectors.shape}")
         cfg = self.config
         index = VectorIndex(
             embedder.dimension, kind=cfg.index_kind, model_id=embedder.model_id,
-            prompts={"query": embedder.query_prompt, "corpus": embedder.corpus_prompt},
+            prompts={"query": embedder.query_prompt, "corpus": embedder.corpus_prompt}, storage=cfg.index_storage,
             hnsw_m=cfg.hnsw_m, hnsw_ef_construction=cfg.hnsw_ef_construction, hnsw_ef_search=cfg.hnsw_ef_search,
-            ivf_nlist=cfg.ivf_nlist, ivf_nprobe=cfg.ivf_nprobe,
+            ivf_nlist=cfg.ivf_nlist, ivf_nprobe=cfg.ivf_nprobe, auto_exact_max=cfg.auto_exact_max,
         )
         index.add(frame[ID].to_list(), vectors)
+        self.sentences_ = SentenceTable(embedder.dimension).add(frame[ID].to_list(), texts, embedder)
         self.index_ = index
         self.records_ = frame
-        self._refresh()
+        self._refresh(fields)
         return self
+
+    def _sentence_table(self) -> SentenceTable:
+        """The records' sentence vectors; an index saved before they were stored builds them once here."""
+        if getattr(self, "sentences_", None) is None:
+            self.sentences_ = SentenceTable(self.index_.dimension).add(self.fields_.ids.tolist(), self.texts_,
+                                                                      self._embedder())
+        return self.sentences_
+
+    def candidate_sentences(self, ids: Sequence[str]) -> list[tuple[list[str], np.ndarray]]:
+        """Indexed records' sentences and their vectors, for explanations."""
+        table = self._sentence_table()
+        return [table.get(record_id) for record_id in ids]
 
     def upsert(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None = None) -> list[str]:
         """Add new records and update changed ones, embedding only those; returns the ids that were (re)embedded."""
         self._check_fitted()
-        frame = self._as_records(records, mapping)
-        known = dict(zip(self.records_[ID].to_list(), self.records_[TEXT].to_list()))
-        changed = frame.filter(
-            pl.Series([known.get(i) != t for i, t in zip(frame[ID].to_list(), frame[TEXT].to_list())])
-        )
-        if changed.height:
-            vectors = self._embedder().embed(changed[TEXT].to_list(), role="corpus")
-            self.index_.upsert(changed[ID].to_list(), vectors)
-        kept = self.records_.filter(~pl.col(ID).is_in(frame[ID].to_list()))
-        self.records_ = pl.concat([kept, frame], how="diagonal_relaxed")
-        self._refresh()
-        return changed[ID].to_list()
+        frame, fields = self._as_records(records, mapping)
+        ids, texts = frame[ID].to_list(), frame[TEXT].to_list()
+        changed = [row for row, (i, t) in enumerate(zip(ids, texts))
+                   if i not in self.position_ or self.texts_[self.position_[i]] != t]
+        if changed:
+            changed_ids, changed_texts = [ids[r] for r in changed], [texts[r] for r in changed]
+            self.index_.upsert(changed_ids, self._embedder().embed(changed_texts, role="corpus"))
+            self._sentence_table().add(changed_ids, changed_texts, self._embedder())
+        self._apply_rows(frame, fields, changed)
+        return [ids[r] for r in changed]
+
+    def _apply_rows(self, frame: pl.DataFrame, fields: FieldTable, text_changed: list[int]) -> None:
+        """Edited records keep their position, new ones are appended: O(changed rows) except for one gather of
+        the record table, so one edit stays fast at 100k records."""
+        n, ids = self.records_.height, frame[ID].to_list()
+        edited = [row for row, i in enumerate(ids) if i in self.position_]
+        added = [row for row, i in enumerate(ids) if i not in self.position_]
+        order = np.arange(n + len(added), dtype=np.int64)
+        edit_positions = np.asarray([self.position_[ids[r]] for r in edited], dtype=np.int64)
+        order[edit_positions] = n + np.asarray(edited, dtype=np.int64)
+        order[n:] = n + np.asarray(added, dtype=np.int64)
+        self.records_ = pl.concat([self.records_, frame], how="diagonal_relaxed")[order]
+        self.fields_.set_rows(edit_positions, fields.take(np.asarray(edited, dtype=np.int64)))
+        self.fields_ = self.fields_.extend(fields.take(np.asarray(added, dtype=np.int64)))
+        for row in edited:
+            self.texts_[self.position_[ids[row]]] = frame[TEXT][row]
+        for offset, row in enumerate(added):
+            self.position_[ids[row]] = n + offset
+            self.texts_.append(frame[TEXT][row])
+        positions = np.asarray([self.position_[ids[r]] for r in text_changed], dtype=np.int64)
+        self.faiss_ids_ = np.concatenate([self.faiss_ids_, np.zeros(len(added), dtype=np.int64)])
+        self.faiss_ids_[positions] = self.index_.faiss_ids([ids[r] for r in text_changed])
+        if self.lexical_ is not None and positions.size:
+            self.lexical_ = self.lexical_.update(positions, [self.texts_[p] for p in positions], self.texts_)
 
     def remove(self, ids: Iterable[str]) -> None:
         """Remove records from the index and the record table; unknown ids raise and nothing is removed."""
@@ -161,9 +210,14 @@ class Matcher:
         if unknown:
             raise UnknownIdError(f"not in this index: {unknown[:5]}")
         self.index_.remove(ids)
-        self.records_ = self.records_.filter(~pl.col(ID).is_in(ids))
+        self._sentence_table().remove(ids)
+        keep = np.flatnonzero(~np.isin(self.fields_.ids, np.asarray(ids, dtype=object)))
+        self.records_ = self.records_[keep]
         self.index_.compact()  # HNSW: removed vectors leave the file too
-        self._refresh()
+        lexical = self.lexical_
+        self._refresh(self.fields_.take(keep))
+        if lexical is not None:
+            self.lexical_ = lexical.keep(keep, self.texts_)
 
     # -------------------------------------------------------------- match
     def match(self, texts: str | Sequence[str], k: int = 10, *, query_ids: Sequence[str] | None = None,
@@ -238,7 +292,8 @@ class Matcher:
         found = found or []
         dense = {self.position_[record_id]: score for record_id, score in found}
         lexical_all = None
-        if cfg.mode == "hybrid" and weights.lexical > 0 and positions.size:
+        use_lexical = cfg.mode == "hybrid" and weights.lexical > 0 and positions.size
+        if use_lexical and len(self.fields_) <= cfg.lexical_retrieval_max:  # lexical candidates join the pool
             lexical_all = self._lexical().scores(text)
             masked = np.where(allowed, lexical_all, -np.inf)
             top = np.argpartition(-masked, min(pool, masked.size - 1))[:pool]
@@ -247,9 +302,15 @@ class Matcher:
                 extra = self.index_.vectors([self.fields_.ids[p] for p in missing]) @ vector
                 dense.update(zip(missing, extra.tolist()))
         candidates = np.asarray(sorted(dense), dtype=np.int64)
+        if lexical_all is not None:
+            lexical = lexical_all[candidates]
+        elif use_lexical:  # above lexical_retrieval_max: the lexical signal rescores the dense candidates only
+            lexical = self._lexical().scores_at(text, candidates)
+        else:
+            lexical = np.full(candidates.size, np.nan)
         components = {
             "dense": np.asarray([dense[p] for p in candidates], dtype=np.float64),
-            "lexical": lexical_all[candidates] if lexical_all is not None else np.full(candidates.size, np.nan),
+            "lexical": lexical,
             "skills": self._skill_coverage(criteria, text, candidates),
             "proximity": proximity(checked.distance_km[candidates], checked.both_remote[candidates],
                                    criteria.profile.has_location, cfg.proximity_scale_km),
@@ -258,7 +319,7 @@ class Matcher:
         order = np.lexsort((candidates, -fused))
         order = order if full_pool else order[:k]
         return Ranking(query_id, text, criteria, candidates[order], {n: c[order] for n, c in components.items()},
-                       fused[order], checked.take(candidates[order]))
+                       fused[order], checked.take(candidates[order]), vector)
 
     def _skill_coverage(self, criteria: Criteria, query_text: str, positions: np.ndarray) -> np.ndarray:
         table, texts = self.fields_, self.texts_
@@ -315,6 +376,7 @@ class Matcher:
         self._check_fitted()
         with atomic_directory(directory) as staging:
             self.index_.write_files(staging)
+            self._sentence_table().write_files(staging)
             self.records_.write_parquet(staging / RECORDS_FILE)
             settings = {"kind": self.kind, "model_id": self.index_.model_id, "config": self.config.to_dict()}
             (staging / MATCHER_FILE).write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
@@ -353,5 +415,8 @@ class Matcher:
                                     "`semmatch index`") from exc
         if set(matcher.records_[ID].to_list()) != set(matcher.index_.ids):
             raise IndexCorruptError(f"{directory}: records and index hold different ids; rebuild the index")
+        matcher.sentences_ = SentenceTable.load(directory, matcher.index_.dimension)
+        if matcher.sentences_ is not None and len(matcher.sentences_) != matcher.records_.height:
+            raise IndexCorruptError(f"{directory}: the sentence table does not cover the records; rebuild the index")
         matcher._refresh()
         return matcher

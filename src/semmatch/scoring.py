@@ -42,6 +42,19 @@ class LexicalScorer(ABC):
     def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
         """Scores against texts that are not (or not yet) fitted, e.g. for a candidate outside the index."""
 
+    def scores_at(self, query: str, positions: np.ndarray) -> np.ndarray:
+        """Scores of the query against some fitted texts only (rescoring candidates)."""
+        return self.scores(query)[np.asarray(positions, dtype=np.int64)]
+
+    def update(self, positions: np.ndarray, texts: list[str], all_texts: list[str]) -> LexicalScorer:
+        """Texts changed at positions (a position equal to the current size or above appends). The default refits;
+        a backend may update in place. `all_texts` is the full list after the change."""
+        return self.fit(all_texts)
+
+    def keep(self, positions: np.ndarray, all_texts: list[str]) -> LexicalScorer:
+        """Keep only the texts at positions (after removals); `all_texts` is the list that remains."""
+        return self.fit(all_texts)
+
 
 class TfidfLexicalScorer(LexicalScorer):
     """Cosine of character 3-5-gram TF-IDF vectors (within word boundaries): robust to German compounds and
@@ -59,11 +72,28 @@ class TfidfLexicalScorer(LexicalScorer):
         self.vectorizer_ = TfidfVectorizer(analyzer="char_wb", ngram_range=self.ngram_range, min_df=self.min_df,
                                            sublinear_tf=True, lowercase=True, dtype=np.float32)
         self.matrix_ = self.vectorizer_.fit_transform(texts).tocsr()
+        self.delta_ = self.matrix_[:0]  # rows added or changed since fit (fitted vocabulary and IDF)
+        self.row_of_ = np.arange(len(texts), dtype=np.int64)  # text position -> row of matrix_ + delta_
         return self
 
+    def _vector(self, query: str) -> np.ndarray:
+        return self.vectorizer_.transform([query]).toarray().ravel()  # sparse matrix x dense vector is fastest
+
     def scores(self, query: str) -> np.ndarray:
-        vector = self.vectorizer_.transform([query]).toarray().ravel()  # sparse matrix x dense vector is fastest
-        return np.asarray(self.matrix_ @ vector, dtype=np.float64).ravel()
+        vector = self._vector(query)
+        rows = self.matrix_ @ vector
+        if self.delta_.shape[0]:
+            rows = np.concatenate([rows, self.delta_ @ vector])
+        return np.asarray(rows, dtype=np.float64)[self.row_of_]
+
+    def scores_at(self, query: str, positions: np.ndarray) -> np.ndarray:
+        rows, fitted = self.row_of_[np.asarray(positions, dtype=np.int64)], self.matrix_.shape[0]
+        vector, out = self._vector(query), np.zeros(rows.size, dtype=np.float64)
+        in_fit = rows < fitted
+        out[in_fit] = self.matrix_[rows[in_fit]] @ vector
+        if not in_fit.all():
+            out[~in_fit] = self.delta_[rows[~in_fit] - fitted] @ vector
+        return out
 
     def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -72,12 +102,24 @@ class TfidfLexicalScorer(LexicalScorer):
         others = self.vectorizer_.transform(texts)
         return np.asarray((others @ vector.T).todense()).ravel().astype(np.float64)
 
-    def append(self, texts: list[str]) -> None:
-        """Add documents with the fitted vocabulary and IDF (refit to update IDF)."""
-        self.matrix_ = sparse.vstack([self.matrix_, self.vectorizer_.transform(texts)]).tocsr()
+    def update(self, positions: np.ndarray, texts: list[str], all_texts: list[str]) -> TfidfLexicalScorer:
+        """In place, in O(changed texts): new rows go to a delta matrix with the fitted vocabulary and IDF. Once
+        the delta exceeds a fifth of the fitted rows, refit (new words and IDF then count)."""
+        if self.delta_.shape[0] + len(texts) > max(1000, self.matrix_.shape[0] // 5):
+            return self.fit(all_texts)
+        first = self.matrix_.shape[0] + self.delta_.shape[0]
+        self.delta_ = sparse.vstack([self.delta_, self.vectorizer_.transform(texts)]).tocsr()
+        positions = np.asarray(positions, dtype=np.int64)
+        if positions.size and positions.max() >= self.row_of_.size:
+            grown = np.full(positions.max() + 1, -1, dtype=np.int64)
+            grown[:self.row_of_.size] = self.row_of_
+            self.row_of_ = grown
+        self.row_of_[positions] = np.arange(first, first + len(texts))
+        return self
 
-    def keep(self, rows: np.ndarray) -> None:
-        self.matrix_ = self.matrix_[rows]
+    def keep(self, positions: np.ndarray, all_texts: list[str]) -> TfidfLexicalScorer:
+        self.row_of_ = self.row_of_[np.asarray(positions, dtype=np.int64)]
+        return self
 
 
 class Bm25LexicalScorer(LexicalScorer):
@@ -116,11 +158,6 @@ class Bm25LexicalScorer(LexicalScorer):
     def pair_scores(self, query: str, texts: list[str]) -> np.ndarray:
         return Bm25LexicalScorer(self.k1, self.b).fit(texts).scores(query) if texts else np.zeros(0)
 
-    def append(self, texts: list[str]) -> None:
-        self.fit(self.texts_ + list(texts))
-
-    def keep(self, rows: np.ndarray) -> None:
-        self.fit([self.texts_[i] for i in np.asarray(rows)])
 
 
 def make_lexical(name: str) -> LexicalScorer:

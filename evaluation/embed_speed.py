@@ -1,0 +1,114 @@
+"""Embedding speed and quality of the three CPU paths for the default model (issue 7, part 2).
+
+    python evaluation/embed_speed.py            # about 10 minutes on 2 cores
+
+Paths: sentence-transformers fp32 (the plain path), ONNX Runtime fp32, ONNX Runtime int8 (`e5-small-int8`).
+Texts: short sentences (split from the demo offers), offer texts (title + description, ~30 words) and long profiles
+(three offers joined, ~100 words); every path embeds the same list in one call, batch 32, no cache. Quality: mean and
+minimum cosine against the fp32 vectors, and the German STS dev Spearman. Writes results/embed_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from perf_common import machine_info, percentiles, write_result
+
+from semmatch.config import MatchConfig
+from semmatch.embedder import make_embedder
+from semmatch.evaluation import read_sts, sts_spearman
+from semmatch.explain import split_sentences
+
+ROOT = Path(__file__).parents[1]
+PATHS = {"sentence-transformers fp32": "e5-small", "onnxruntime fp32": "e5-small-onnx",
+         "onnxruntime int8": "e5-small-int8"}
+LAYERS, HIDDEN, FFN = 12, 384, 1536  # multilingual-e5-small
+
+
+def text_sets(n_short: int, n_offer: int, n_long: int) -> dict[str, list[str]]:
+    frame = pl.read_csv(ROOT / "data" / "demo" / "offers.csv")
+    offers = [f"{t}. {d}" for t, d in zip(frame["title"], frame["description"])]
+    shorts = list(dict.fromkeys(s for o in offers for s in split_sentences(o)))
+    longs = [" ".join(offers[i:i + 3]) for i in range(0, len(offers) - 2, 3)]
+    return {"short": shorts[:n_short], "offer": offers[:n_offer], "long_profile": longs[:n_long]}
+
+
+def flops_per_token(tokens_in_sequence: float) -> float:
+    """Matrix multiplications of one encoder pass per token: projections and feed-forward, plus attention."""
+    dense = 2 * LAYERS * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN)
+    attention = 2 * LAYERS * 2 * tokens_in_sequence * HIDDEN
+    return dense + attention
+
+
+def matmul_peak_gflops(threads_note: str = "all cores") -> float:
+    """What this CPU reaches on a large fp32 matrix product (numpy's BLAS): the practical fp32 ceiling."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(5):
+        a @ a
+    return 5 * 2 * 2048**3 / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", type=int, default=1000)
+    parser.add_argument("--offer", type=int, default=500)
+    parser.add_argument("--long", type=int, default=150)
+    parser.add_argument("--queries", type=int, default=60, help="single-query latency samples")
+    args = parser.parse_args()
+    sets = text_sets(args.short, args.offer, args.long)
+    sts = read_sts(ROOT / "tests" / "data" / "german_stsb" / "stsb_de_dev.csv")
+    needs = pl.read_csv(ROOT / "data" / "demo" / "needs.csv")
+    queries = [f"{t}. {d}" for t, d in zip(needs["title"], needs["description"])][:args.queries]
+    result: dict = {"machine": machine_info(), "matmul_fp32_gflops": round(matmul_peak_gflops(), 1), "paths": {},
+                    "texts": {name: {"count": len(texts), "mean_words": round(float(np.mean(
+                        [len(t.split()) for t in texts])), 1)} for name, texts in sets.items()}}
+    reference: dict[str, np.ndarray] = {}
+    for label, model in PATHS.items():
+        embedder = make_embedder(MatchConfig(model=model, use_cache=False, batch_size=32))
+        embedder.embed(["Warm-up: Wir suchen Hilfe."] * 4)
+        row: dict = {"model": model, "model_id": embedder.model_id}
+        for name, texts in sets.items():
+            start = time.perf_counter()
+            vectors = embedder.embed(texts, role="corpus", show_progress=False)
+            seconds = time.perf_counter() - start
+            row[f"{name}_texts_per_s"] = round(len(texts) / seconds, 1)
+            if label == "sentence-transformers fp32":
+                reference[name] = vectors
+            cosine = (vectors * reference[name]).sum(axis=1)
+            row[f"{name}_cosine_mean"], row[f"{name}_cosine_min"] = round(float(cosine.mean()), 5), round(
+                float(cosine.min()), 5)
+        latencies = []
+        for query in queries:
+            start = time.perf_counter()
+            embedder.embed([query], role="query")
+            latencies.append(time.perf_counter() - start)
+        row["single_query"] = percentiles(latencies)
+        row["sts_dev_spearman"] = round(sts_spearman(embedder, sts), 4)
+        result["paths"][label] = row
+        print(label, row, flush=True)
+    from tokenizers import Tokenizer
+
+    from semmatch.models import prepare_model
+
+    tokenizer = Tokenizer.from_file(str(Path(prepare_model("e5-small-int8")) / "tokenizer.json"))
+    for name, texts in sets.items():
+        tokens = [len(e.ids) for e in tokenizer.encode_batch(["query: " + t for t in texts])]
+        result["texts"][name]["mean_tokens"] = round(float(np.mean(tokens)), 1)
+        for row in result["paths"].values():
+            rate = row[f"{name}_texts_per_s"] * float(np.mean(tokens))
+            row[f"{name}_gflops"] = round(rate * flops_per_token(float(np.mean(tokens))) / 1e9, 1)
+    base = result["paths"]["sentence-transformers fp32"]
+    for row in result["paths"].values():
+        row["speedup"] = {name: round(row[f"{name}_texts_per_s"] / base[f"{name}_texts_per_s"], 2) for name in sets}
+        row["sts_delta"] = round(row["sts_dev_spearman"] - base["sts_dev_spearman"], 4)
+    print(write_result("embed_speed", result))
+
+
+if __name__ == "__main__":
+    main()

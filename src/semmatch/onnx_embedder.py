@@ -1,0 +1,213 @@
+"""The fast CPU path: a sentence-transformers model exported to ONNX and run with ONNX Runtime, fp32 or int8.
+
+Selected by name: `e5-small-int8` (the default model, int8) or `<model>@int8` / `<model>@onnx` for any transformer
+model with mean pooling, fine-tuned folders included. The export runs once per model into the cache folder:
+`torch.onnx.export(dynamo=True)` of the transformer plus mean pooling, then `onnxruntime.quantization.quantize_dynamic`
+with signed 8-bit weights, per channel; on a CPU without VNNI the weights use 7 bits ("reduce_range"), as ONNX Runtime
+advises, since the AVX2 int8 instructions saturate otherwise. Vectors carry their own model id (which names the
+recipe), so int8 and fp32 vectors never share an index or a cache entry. Parity with fp32: tests/test_onnx.py.
+
+Activations are quantized per batch, so a text's int8 vector moves slightly (cosine ~0.999) with its batch-mates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semmatch.embedder import Embedder, EmbeddingCache
+from semmatch.errors import MissingDependencyError, ModelError
+from semmatch.index import atomic_directory
+
+log = logging.getLogger(__name__)
+
+ONNX_RECIPE_VERSION = "1"
+FP32_FILE = "model.onnx"
+VNNI_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
+
+
+def cpu_has_vnni() -> bool:
+    """Whether this x86 CPU has the int8 dot-product instructions (other architectures: True, no saturation)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), None)
+    return True if flags is None else bool(VNNI_FLAGS & set(flags))
+
+
+def int8_variant() -> str:
+    """The int8 recipe for this CPU: "int8" (8-bit weights) or "int8rr" (7-bit weights, no VNNI)."""
+    return "int8" if cpu_has_vnni() else "int8rr"
+
+
+def int8_file() -> str:
+    return f"model-{int8_variant()}.onnx"
+INSTALL = "pip install onnxruntime onnx onnxscript"
+
+
+def _require(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(f"the ONNX Runtime path needs {module}: {INSTALL}") from exc
+
+
+def onnx_dir(info, cache_dir: str | Path | None = None) -> Path:
+    """Where the exported files of a model live: one folder per source model id and recipe."""
+    from semmatch.config import default_cache_dir
+    from semmatch.models import model_id, resolve_model
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    source = model_id(resolve_model(info.base))
+    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in source)
+    return root / "models" / f"onnx-r{ONNX_RECIPE_VERSION}" / slug
+
+
+def _mean_pooling_checked(folder: Path) -> int:
+    """The model's max sequence length; refuses models whose pooling is not mean pooling."""
+    pooling = folder / "1_Pooling" / "config.json"
+    if pooling.is_file():
+        config = json.loads(pooling.read_text(encoding="utf-8"))
+        mean = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens", False)
+        if not mean or config.get("include_prompt") is False:
+            raise ModelError(f"{folder}: the ONNX path supports mean pooling only, this model pools otherwise")
+    bert = folder / "sentence_bert_config.json"
+    if bert.is_file():
+        return int(json.loads(bert.read_text(encoding="utf-8")).get("max_seq_length") or 512)
+    return 512
+
+
+def export_onnx(source: Path, target: Path) -> None:
+    """Export a sentence-transformers folder (transformer + mean pooling) to ONNX fp32 and int8, atomically."""
+    torch = _require("torch")
+    _require("onnxscript")
+    quantization = _require("onnxruntime.quantization")
+    from transformers import AutoModel
+
+    max_length = _mean_pooling_checked(source)
+    model = AutoModel.from_pretrained(str(source), use_safetensors=True).eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, transformer):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    with atomic_directory(target) as staging:
+        torch.onnx.export(
+            MeanPooled(model), example, str(staging / FP32_FILE), dynamo=True, external_data=False, verbose=False,
+            input_names=["input_ids", "attention_mask"], output_names=["pooled_output"],
+            dynamic_shapes={"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
+        )
+        quantization.quantize_dynamic(
+            str(staging / FP32_FILE), str(staging / int8_file()), weight_type=quantization.QuantType.QInt8,
+            per_channel=True, reduce_range=int8_variant() == "int8rr",
+        )
+        tokenizer = source / "tokenizer.json"
+        if not tokenizer.is_file():
+            raise ModelError(f"{source} has no tokenizer.json (a fast tokenizer is needed for the ONNX path)")
+        (staging / "tokenizer.json").write_bytes(tokenizer.read_bytes())
+        (staging / "semmatch_onnx.json").write_text(json.dumps(
+            {"source": str(source), "recipe": ONNX_RECIPE_VERSION, "max_length": max_length}, indent=2),
+            encoding="utf-8")
+
+
+def prepare_onnx(info, cache_dir: str | Path | None = None) -> Path:
+    """Export the model once (about 30 s for e5-small); later calls return the folder at once."""
+    from semmatch.models import prepare_model
+
+    target = onnx_dir(info, cache_dir)
+    if not (target / int8_file()).is_file():
+        source = prepare_model(info.base, cache_dir)
+        if source is None:
+            raise ModelError(f"{info.base} has no local folder to export to ONNX")
+        log.info("exporting %s to ONNX in %s (once)", info.base, target)
+        export_onnx(Path(source), target)
+    return target
+
+
+class OnnxEmbedder(Embedder):
+    """Embed with ONNX Runtime: texts are tokenized once, sorted by length and run in padded batches."""
+
+    def __init__(self, model: str = "e5-small-int8", *, batch_size: int = 32, cache: EmbeddingCache | None = None,
+                 cache_dir: str | Path | None = None, threads: int | None = None,
+                 query_prompt: str | None = None, corpus_prompt: str | None = None):
+        from semmatch.models import model_id, resolve_model
+
+        super().__init__(cache)
+        self.info = resolve_model(model)
+        if self.info.runtime == "torch":
+            raise ModelError(f"{model} is not an ONNX model name (use e5-small-int8 or <model>@int8)")
+        self.model_name = self.info.name
+        self.model_id = model_id(self.info)
+        self.query_prompt = self.info.query_prompt if query_prompt is None else query_prompt
+        self.corpus_prompt = self.info.corpus_prompt if corpus_prompt is None else corpus_prompt
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
+        self._dimension: int | None = None
+
+    def _load(self) -> None:
+        ort = _require("onnxruntime")
+        from tokenizers import Tokenizer
+
+        folder = prepare_onnx(self.info, self.cache_dir)
+        settings = json.loads((folder / "semmatch_onnx.json").read_text(encoding="utf-8"))
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        tokenizer.enable_truncation(int(settings["max_length"]))
+        tokenizer.no_padding()
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        path = folder / (int8_file() if self.info.runtime == "onnx-int8" else FP32_FILE)
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = tokenizer
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self._encode(["dimension"], "", False).shape[1])
+        return self._dimension
+
+    def _encode(self, texts: list[str], prompt: str, show_progress: bool) -> np.ndarray:
+        if self._session is None:
+            self._load()
+        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: little padding
+        out: np.ndarray | None = None
+        starts = range(0, len(texts), self.batch_size)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="embedding (onnx)", unit="batch")
+        for start in starts:
+            rows = order[start:start + self.batch_size]
+            width = int(lengths[rows].max())
+            input_ids = np.zeros((rows.size, width), dtype=np.int64)
+            attention = np.zeros((rows.size, width), dtype=np.int64)
+            for r, row in enumerate(rows):
+                ids = encodings[row].ids
+                input_ids[r, :len(ids)] = ids
+                attention[r, :len(ids)] = 1
+            pooled = self._session.run(None, {"input_ids": input_ids, "attention_mask": attention})[0]
+            if out is None:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+            out[rows] = pooled
+        return out if out is not None else np.zeros((0, self._dimension or 0), dtype=np.float32)
