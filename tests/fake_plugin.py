@@ -8,3 +8,13 @@ from semmatch.embedder import register_embedder
 from tests.conftest import KeywordEmbedder
 
 register_embedder("test-keywords", lambda config: KeywordEmbedder())
+
+
+def _cached(config):
+    from semmatch.embedder import EmbeddingCache
+
+    cache = EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite") if config.use_cache else None
+    return KeywordEmbedder(cache=cache)
+
+
+register_embedder("test-keywords-cached", _cached)  # with the on-disk cache of its config (the Ray tests fill it)

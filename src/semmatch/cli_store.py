@@ -42,11 +42,24 @@ def import_command(records_file, kind, id_column, text_columns, contact_columns,
 @click.option("--kind", type=click.Choice(["offers", "needs"]), default="offers", show_default=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Index folder.")
 @click.option("--model", help="Model name or folder (default e5-small).")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help='Embed missing vectors on Ray first: "auto" (local instance), "env" ($RAY_ADDRESS) or an address '
+                   'such as ray://head:10001. Needs: pip install "semmatch[ray]".')
 @db_option
-def reindex_command(kind, out_dir, model, db_url):
+def reindex_command(kind, out_dir, model, ray_address, db_url):
     """Build or update an index folder from the store (archived records are left out)."""
+    from semmatch.config import MatchConfig
+
+    config = _config(None, model=model) if model else None
     with _store(db_url) as store:
-        matcher, embedded = sync_index(store, kind, out_dir, _config(None, model=model) if model else None)
+        if ray_address:
+            from semmatch.distributed import connect, fill_cache_on_ray
+
+            connect(ray_address)
+            texts = store.records(kind)["text"].to_list()
+            remote = fill_cache_on_ray(texts, config or MatchConfig())
+            click.echo(f"ray: {remote} texts and sentences embedded on the cluster")
+        matcher, embedded = sync_index(store, kind, out_dir, config)
     click.echo(f"index {out_dir}: {len(matcher.index_)} {kind}, {embedded} (re)indexed")
 
 

@@ -76,6 +76,17 @@ class EmbeddingCache:
                         found[bytes(key)] = vector
         return found
 
+    def present(self, keys: Sequence[bytes]) -> set[bytes]:
+        """Which of the keys have a vector."""
+        found: set[bytes] = set()
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                found.update(bytes(r[0]) for r in self._conn.execute(f"SELECT key FROM vectors WHERE key IN ({marks})",
+                                                                     chunk))
+        return found
+
     def put_many(self, model_id: str, items: dict[bytes, np.ndarray]) -> None:
         rows = [(k, model_id, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()]
         with self._lock, self._conn:

@@ -150,6 +150,8 @@ class Matcher:
         self.index_ = index
         self.records_ = frame
         self._refresh(fields)
+        if cfg.mode == "hybrid" and cfg.weights.lexical > 0:
+            self._lexical()  # index time, not the first query
         return self
 
     def _sentence_table(self) -> SentenceTable:

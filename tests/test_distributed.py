@@ -1,0 +1,82 @@
+"""The Ray path (issue 7): embedding with ray.data map_batches on a local Ray instance, written back to the cache,
+then the index built from it without embedding anything locally."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from semmatch.config import MatchConfig
+from semmatch.embedder import make_embedder
+from semmatch.matcher import Matcher
+from tests.conftest import KeywordEmbedder
+
+ray = pytest.importorskip("ray", reason='the Ray extra is not installed: pip install "semmatch[ray]"')
+ROOT = Path(__file__).parents[1]
+TEXTS = [f"Ich helfe mit Website Nummer {i}. Auch Fahrdienst am Wochenende." if i % 2 else
+         f"Datenanalyse für das Amt {i}. Übersetzung Arabisch." for i in range(40)]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    from semmatch.distributed import connect
+
+    env = {"SEMMATCH_PLUGINS": "tests.fake_plugin", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the local workers inherit it; the CLI test's own connect reuses this instance
+    connect("auto", runtime_env={"env_vars": env})
+    yield
+    ray.shutdown()
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_embed_on_ray_keeps_order_and_vectors(local_ray):
+    from semmatch.distributed import embed_on_ray
+
+    vectors = embed_on_ray(TEXTS, MatchConfig(model="test-keywords", use_cache=False), batch_size=7, concurrency=2)
+    expected = KeywordEmbedder().embed(TEXTS, role="corpus")
+    assert vectors.shape == expected.shape and np.allclose(vectors, expected)
+
+
+def test_fill_cache_then_index_embeds_nothing_locally(local_ray, tmp_path):
+    from semmatch.distributed import fill_cache_on_ray
+
+    config = MatchConfig(model="test-keywords-cached", cache_dir=str(tmp_path / "cache"))
+    remote = fill_cache_on_ray(TEXTS, config, batch_size=8)
+    assert remote >= len(set(TEXTS))  # texts plus their sentences
+    assert fill_cache_on_ray(TEXTS, config) == 0  # all cached now
+    embedder = make_embedder(config)
+    matcher = Matcher(config, embedder=embedder).fit(pl.DataFrame({"id": [f"o{i}" for i in range(40)],
+                                                                  "text": TEXTS}))
+    assert embedder.encoded_count == 0  # records and their sentences came from Ray through the cache
+    top = matcher.match("Fahrdienst und Website", k=3)
+    assert top.height == 3 and top["explanation"].null_count() == 0
+
+
+def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
+    from semmatch.cli import main
+
+    monkeypatch.setenv("SEMMATCH_CACHE_DIR", str(tmp_path / "cache"))
+    offers = tmp_path / "offers.csv"
+    pl.DataFrame({"offer_id": [f"o{i}" for i in range(40)], "title": ["Hilfe"] * 40, "description": TEXTS}).write_csv(
+        offers)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["import", str(offers), "--kind", "offers", "--db", db]).exit_code == 0
+    result = runner.invoke(main, ["reindex", "--out", str(tmp_path / "idx"), "--db", db, "--model",
+                                  "test-keywords-cached", "--ray", "auto"])
+    assert result.exit_code == 0, result.output
+    assert "embedded on the cluster" in result.output and "index" in result.output
+    again = runner.invoke(main, ["reindex", "--out", str(tmp_path / "idx2"), "--db", db, "--model",
+                                 "test-keywords-cached", "--ray", "auto"])
+    assert "ray: 0 texts" in again.output, again.output
+    assert Matcher.load(tmp_path / "idx", embedder=KeywordEmbedder()).records_.height == 40
