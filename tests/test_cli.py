@@ -137,3 +137,18 @@ def test_a_named_weight_set_is_selectable_by_name(index_dir, tmp_path, monkeypat
     assert explanation["weights"]["lexical"] == 0.7 and explanation["calibrated"] is True
     missing = CliRunner().invoke(main, ["match", str(index_dir), "--text", "Website", "--config", "nope"])
     assert missing.exit_code == 1 and "named configs: tuned" in missing.output
+
+
+def test_index_kind_and_storage_are_chosen_on_the_command_line(tmp_path, offers):
+    offers.write_csv(tmp_path / "offers.csv")
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "offers.csv"), "--out", str(tmp_path / "idx"),
+                                       "--no-cache", "--index-kind", "auto", "--index-storage", "fp16"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "idx" / "index.json").read_text())
+    assert (meta["kind"], meta["storage"]) == ("flat", "fp16")  # auto: 5 records are searched exactly
+    assert (tmp_path / "idx" / "sentences.npy").is_file()  # sentence vectors stored at index time
+    matched = CliRunner().invoke(main, ["match", str(tmp_path / "idx"), "--text", "Website", "--format", "json"])
+    assert matched.exit_code == 0 and json.loads(matched.output)[0]["id"] == "O1"
+    bad = CliRunner().invoke(main, ["index", str(tmp_path / "offers.csv"), "--out", str(tmp_path / "idx2"),
+                                    "--no-cache", "--index-kind", "flat", "--index-storage", "pq"])
+    assert bad.exit_code == 1 and "pq storage needs index kind ivf" in bad.output

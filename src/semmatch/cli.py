@@ -111,15 +111,20 @@ def _mapping(id_column: str | None, text_columns: tuple[str, ...], contact_colum
               help="What the file holds; match the other kind against it.")
 @mapping_options
 @click.option("--model", help="Model name or folder (default e5-small).")
-@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]), help="flat = exact (default).")
+@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf", "auto"]),
+              help="flat = exact (default); auto = exact up to 200,000 records, ivf above.")
+@click.option("--index-storage", type=click.Choice(["float32", "fp16", "sq8", "pq"]),
+              help="Vector storage: float32 (default), fp16 (half), sq8 (a quarter), pq (ivf only).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
 @click.option("--no-cache", is_flag=True, help="Do not use the embedding cache.")
-def index_command(records_file, out_dir, kind, id_column, text_columns, contact_columns, model, index_kind, config_path,
-                  no_cache):
-    """Embed and index a file of offers (or needs): CSV, TSV, Parquet or JSON."""
+def index_command(records_file, out_dir, kind, id_column, text_columns, contact_columns, model, index_kind,
+                  index_storage, config_path, no_cache):
+    """Embed and index a file of offers (or needs): CSV, TSV, Parquet or JSON. Fast CPU embedding: --model
+    e5-small-int8 (ONNX Runtime, int8)."""
     from semmatch.matcher import Matcher
 
-    config = _config(config_path, model=model, index_kind=index_kind, use_cache=False if no_cache else None)
+    config = _config(config_path, model=model, index_kind=index_kind, index_storage=index_storage,
+                     use_cache=False if no_cache else None)
     matcher = Matcher(config, kind=kind).fit(records_file,
                                              mapping=_mapping(id_column, text_columns, contact_columns))
     matcher.save(out_dir)
@@ -298,7 +303,7 @@ def conditions_command(index_dir, k, min_similarity, out_file):
 @click.option("--qrels", required=True, type=click.Path(dir_okay=False), help="query_id doc_id grade (TREC ok).")
 @click.option("--model", help="Model name or folder (default e5-small).")
 @click.option("--k", "k", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Retrieval depth.")
-@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf"]))
+@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf", "auto"]))
 @click.option("--query-prompt", help="Override the model's query prompt.")
 @click.option("--corpus-prompt", help="Override the model's corpus prompt.")
 @click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache.")

@@ -80,6 +80,8 @@ class MatchConfig:
             raise ConfigError(f"index_kind must be one of {', '.join(INDEX_KINDS)}, not {self.index_kind!r}")
         if self.index_storage not in INDEX_STORAGES:
             raise ConfigError(f"index_storage must be one of {', '.join(INDEX_STORAGES)}, not {self.index_storage!r}")
+        if self.index_storage == "pq" and self.index_kind not in ("ivf", "auto"):
+            raise ConfigError("pq storage needs index kind ivf (or auto): use fp16 or sq8 with flat and hnsw")
         for name in ("batch_size", "candidate_pool", "lexical_retrieval_max", "auto_exact_max", "hnsw_m",
                      "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
             value = getattr(self, name)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from semmatch.atomic import atomic_directory
 from semmatch.errors import ModelError
-from semmatch.index import atomic_directory
 
 MAGIC = b"E5S1"
 QK = 32

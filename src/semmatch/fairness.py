@@ -135,7 +135,7 @@ def match_batch(matcher: Matcher, records: pl.DataFrame | str | Path, k: int = 1
     assign_offers: also pick one offer per need with a capacity-respecting global assignment; it leads the
     shortlist and is marked in the `assigned` column. Returns the result frame and an exposure report.
     """
-    from semmatch.matcher import Ranking
+    from semmatch.results import Ranking
     from semmatch.schema import ID, TEXT
 
     frame = matcher.query_frame(records, mapping)

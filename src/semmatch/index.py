@@ -11,14 +11,9 @@ created time, checksums) and the id map as parquet. Never pickle.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +22,7 @@ import faiss
 import numpy as np
 import polars as pl
 
+from semmatch.atomic import atomic_directory, file_sha256, recover_interrupted_swap
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
 
 FORMAT_VERSION = 1
@@ -37,56 +33,6 @@ EXACT_SUBSET_MAX = {"hnsw": 20_000, "ivf": 2_000}  # an ANN index scans a filter
 FLAT_MASK_MIN_SHARE = 0.05  # a filter keeping more than this share of a flat index: masked matrix-vector product
 STORAGES = ("float32", "fp16", "sq8", "pq")
 PQ_BYTES = 48
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def replace_dir_atomically(staging: Path, target: Path) -> None:
-    """Move a complete staging folder to target; an existing target is swapped out, then removed."""
-    target = Path(target)
-    backup = None
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
-        if backup.exists():
-            shutil.rmtree(backup)
-        target.rename(backup)
-    staging.rename(target)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
-def recover_interrupted_swap(target: str | Path) -> bool:
-    """After a crash between the two renames of `replace_dir_atomically`, put the previous folder back.
-
-    Returns True when a folder was restored. A complete target is never touched."""
-    target = Path(target)
-    if target.exists():
-        return False
-    backups = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if not backups:
-        return False
-    backups[-1].rename(target)
-    return True
-
-
-@contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield an empty staging folder next to target; on success it replaces target, on any error it is removed."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield staging
-        replace_dir_atomically(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 class VectorIndex:
@@ -296,49 +242,73 @@ class VectorIndex:
             raise ValueError(f"query dimension {queries.shape[1]} does not match the index ({self.dimension})")
         if self._index is None or len(self) == 0:
             return [[] for _ in range(queries.shape[0])]
-        allowed_fids = None
+        allowed: np.ndarray | None = None  # boolean mask over FAISS ids
         if allowed_ids is not None:
-            allowed_fids = np.asarray(
-                sorted(self._id_to_faiss[i] for i in set(map(str, allowed_ids)) if i in self._id_to_faiss),
-                dtype=np.int64,
-            )
+            fids = [self._id_to_faiss[i] for i in set(map(str, allowed_ids)) if i in self._id_to_faiss]
+            allowed = np.zeros(self._next_id, dtype=bool)
+            allowed[np.asarray(fids, dtype=np.int64)] = True
         elif allowed_faiss_ids is not None:  # trusted: live ids from `faiss_ids`
-            allowed_fids = np.unique(np.asarray(allowed_faiss_ids, dtype=np.int64))
-        if allowed_fids is not None and allowed_fids.size == 0:
+            allowed = np.zeros(self._next_id, dtype=bool)
+            allowed[np.asarray(allowed_faiss_ids, dtype=np.int64)] = True
+        if allowed is None:
+            return self._faiss_search(queries, k, None)
+        count = int(allowed.sum())
+        if count == 0:
             return [[] for _ in range(queries.shape[0])]
-        if allowed_fids is not None and allowed_fids.size <= EXACT_SUBSET_MAX.get(self.kind, 0):
-            return self._exact_subset_search(queries, k, allowed_fids)
-        if allowed_fids is not None and self._flat_float32() and allowed_fids.size > FLAT_MASK_MIN_SHARE * len(self):
-            return self._masked_flat_search(queries, k, allowed_fids)
-        params = self._search_params(allowed_fids)
-        k_eff = min(k, len(self) if allowed_fids is None else int(allowed_fids.size))
+        if count <= EXACT_SUBSET_MAX.get(self.kind, 0):
+            return self._exact_subset_search(queries, k, np.flatnonzero(allowed))
+        if self.kind == "flat" and count > FLAT_MASK_MIN_SHARE * len(self):
+            if self.storage == "float32":
+                return self._masked_flat_search(queries, k, allowed, count)
+            return self._overfetch_search(queries, k, allowed, count)
+        return self._faiss_search(queries, k, allowed, count)
+
+    def _overfetch_search(self, queries: np.ndarray, k: int, allowed: np.ndarray, count: int
+                          ) -> list[list[tuple[str, float]]]:
+        """A broad filter on compressed flat storage: fetch the unfiltered top k / share * 2 and keep the allowed
+        hits. Exact whenever at least k allowed hits come back (the allowed top k are then all among them); a query
+        with fewer falls back to FAISS's selector."""
+        wide = min(len(self), math.ceil(2 * k * len(self) / count) + k)
+        scores, fids = self._faiss_raw(queries, wide, None, None)
+        results = []
+        for query, row_scores, row_fids in zip(queries, scores, fids):
+            keep = (row_fids >= 0) & allowed[np.maximum(row_fids, 0)]
+            hits = self._hits(row_scores[keep][:k], row_fids[keep][:k])
+            if len(hits) < min(k, count):
+                hits = self._faiss_search(query[None, :], k, allowed, count)[0]
+            results.append(hits)
+        return results
+
+    def _faiss_raw(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, count: int | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        params = self._search_params(allowed, count)
+        k_eff = min(k, len(self) if count is None else count)
         threads = faiss.omp_get_max_threads()
         if queries.shape[0] == 1:  # one query: a second thread costs more than it brings (memory-bound scan)
             faiss.omp_set_num_threads(1)
         try:
-            scores, fids = self._index.search(queries, k_eff, params=params)
+            return self._index.search(queries, k_eff, params=params)
         finally:
             faiss.omp_set_num_threads(threads)
-        results = []
-        for row_scores, row_fids in zip(scores, fids):
-            row = [(self._faiss_to_id[int(f)], float(s)) for s, f in zip(row_scores, row_fids)
-                   if f >= 0 and int(f) in self._faiss_to_id]
-            results.append(row)
-        return results
 
-    def _flat_float32(self) -> bool:
-        return self.kind == "flat" and self.storage == "float32" and self._index is not None
+    def _hits(self, scores: np.ndarray, fids: np.ndarray) -> list[tuple[str, float]]:
+        return [(self._faiss_to_id[int(f)], float(s)) for s, f in zip(scores, fids)
+                if f >= 0 and int(f) in self._faiss_to_id]
 
-    def _masked_flat_search(self, queries: np.ndarray, k: int, fids: np.ndarray) -> list[list[tuple[str, float]]]:
+    def _faiss_search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, count: int | None = None
+                      ) -> list[list[tuple[str, float]]]:
+        scores, fids = self._faiss_raw(queries, k, allowed, count)
+        return [self._hits(row_scores, row_fids) for row_scores, row_fids in zip(scores, fids)]
+
+    def _masked_flat_search(self, queries: np.ndarray, k: int, allowed: np.ndarray, count: int
+                            ) -> list[list[tuple[str, float]]]:
         """Exact search under a filter that keeps many records: one matrix-vector product over the stored float32
         vectors (a view, no copy), filtered rows masked out. FAISS's per-id selector path is ~4x slower here."""
         flat = faiss.downcast_index(self._index.index)
         stored = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dimension).reshape(flat.ntotal, self.dimension)
         labels = faiss.vector_to_array(self._index.id_map)
-        allowed = np.zeros(self._next_id, dtype=bool)
-        allowed[fids] = True
         keep = allowed[labels]
-        k = min(k, int(keep.sum()))
+        k = min(k, count)
         results = []
         for query in queries:
             scores = stored @ query
@@ -357,12 +327,10 @@ class VectorIndex:
             results.append([(self._faiss_to_id[int(fids[i])], float(row[i])) for i in top])
         return results
 
-    def _search_params(self, allowed_fids: np.ndarray | None) -> Any:
+    def _search_params(self, allowed: np.ndarray | None, count: int | None) -> Any:
         selector = None
-        if allowed_fids is not None:  # live ids only, so tombstones are excluded too
-            mask = np.zeros(self._next_id, dtype=bool)
-            mask[allowed_fids] = True
-            bitmap = np.packbits(mask, bitorder="little")
+        if allowed is not None:  # live ids only, so tombstones are excluded too
+            bitmap = np.packbits(allowed, bitorder="little")
             selector = faiss.IDSelectorBitmap(self._next_id, faiss.swig_ptr(bitmap))
             selector._bitmap_ref = bitmap  # FAISS reads the numpy buffer: keep it alive
         elif self._tombstones:
@@ -373,8 +341,8 @@ class VectorIndex:
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()
             nprobe = self.params["ivf_nprobe"]
-            if allowed_fids is not None:  # keep about as many allowed candidates in the probed lists
-                nprobe = math.ceil(nprobe * len(self) / max(allowed_fids.size, 1))
+            if count is not None:  # keep about as many allowed candidates in the probed lists
+                nprobe = math.ceil(nprobe * len(self) / max(count, 1))
             params.nprobe = min(nprobe, self.params["ivf_nlist"] or nprobe)
         else:
             params = faiss.SearchParameters()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from semmatch.atomic import atomic_directory, recover_interrupted_swap
 from semmatch.calibration import packaged_calibration
 from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria, CriteriaCheck, check, skill_coverage
@@ -24,7 +24,8 @@ from semmatch.errors import (
 )
 from semmatch.fairness import match_batch
 from semmatch.fields import FieldTable, record_profiles
-from semmatch.index import VectorIndex, atomic_directory, recover_interrupted_swap
+from semmatch.index import VectorIndex
+from semmatch.results import Ranking, present_rankings
 from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
 from semmatch.scoring import Calibration, LexicalScorer, fuse, make_lexical, proximity
 from semmatch.sentences import SentenceTable
@@ -32,24 +33,8 @@ from semmatch.sentences import SentenceTable
 MATCHER_FILE = "matcher.json"
 RECORDS_FILE = "records.parquet"
 OTHER_KIND = {"offers": "needs", "needs": "offers"}
-from semmatch.results import COMPONENT_COLUMNS, RESULT_COLUMNS, RESULT_SCHEMA, present_rankings  # noqa: E402,F401
 
 RANK_CHUNK = 256
-
-
-@dataclass
-class Ranking:
-    """One query's top candidates: record positions, score components, fused scores and criteria checks, all in
-    ranking order (best first)."""
-
-    query_id: str
-    text: str
-    criteria: Criteria
-    positions: np.ndarray
-    components: dict[str, np.ndarray]
-    scores: np.ndarray
-    checked: CriteriaCheck
-    vector: np.ndarray | None = None  # the query's embedding (explanations reuse it)
 
 
 class Matcher:

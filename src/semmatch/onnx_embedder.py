@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from semmatch.atomic import atomic_directory
 from semmatch.embedder import Embedder, EmbeddingCache
 from semmatch.errors import MissingDependencyError, ModelError
-from semmatch.index import atomic_directory
 
 log = logging.getLogger(__name__)
 

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from semmatch.combos import offer_condition
-from semmatch.criteria import CRITERIA, split_skills
+from semmatch.criteria import CRITERIA, Criteria, CriteriaCheck, split_skills
 from semmatch.explain import SentencePair, build_explanation, explain_sentences
 from semmatch.schema import ID
 from semmatch.scoring import COMPONENTS
 
 if TYPE_CHECKING:
-    from semmatch.matcher import Matcher, Ranking
+    from semmatch.matcher import Matcher
 
 COMPONENT_COLUMNS = {c: f"score_{c}" for c in COMPONENTS}  # prefixed: records have columns such as `skills`
 RESULT_SCHEMA = {"query_id": pl.String, "rank": pl.Int64, ID: pl.String, "score": pl.Float64,
                  "match_pct": pl.Float64, **{COMPONENT_COLUMNS[c]: pl.Float64 for c in COMPONENTS},
                  "distance_km": pl.Float64, "explanation": pl.String}
 RESULT_COLUMNS = tuple(RESULT_SCHEMA)
+
+
+@dataclass
+class Ranking:
+    """One query's top candidates: record positions, score components, fused scores and criteria checks, all in
+    ranking order (best first)."""
+
+    query_id: str
+    text: str
+    criteria: Criteria
+    positions: np.ndarray
+    components: dict[str, np.ndarray]
+    scores: np.ndarray
+    checked: CriteriaCheck
+    vector: np.ndarray | None = None  # the query's embedding (explanations reuse it)
 
 
 def present_rankings(matcher: Matcher, rankings: Sequence[Ranking], *, explain: bool = True) -> pl.DataFrame:
