@@ -35,9 +35,11 @@ def configs(n: int, hnsw_max: int) -> list[tuple[str, dict]]:
     if n <= hnsw_max:
         found += [("hnsw32 ef256", {"kind": "hnsw", "hnsw_ef_search": 256})]
     if n >= 50_000:
-        found += [(f"ivf nprobe{p}", {"kind": "ivf", "ivf_nprobe": p}) for p in (16, 32, 64)]
-        found += [("ivf sq8 nprobe32", {"kind": "ivf", "storage": "sq8", "ivf_nprobe": 32}),
-                  ("ivf pq48 nprobe32", {"kind": "ivf", "storage": "pq", "ivf_nprobe": 32})]
+        default = max(16, int(2 * n ** 0.5) // 16)  # what kind "auto" builds above 200,000 offers
+        found += [("ivf nprobe32", {"kind": "ivf", "ivf_nprobe": 32}),
+                  (f"ivf nprobe{default} (default)", {"kind": "ivf"}),
+                  (f"ivf sq8 nprobe{default}", {"kind": "ivf", "storage": "sq8"}),
+                  (f"ivf pq48 nprobe{default}", {"kind": "ivf", "storage": "pq"})]
     return found
 
 

@@ -115,6 +115,7 @@ def test_auto_kind_is_exact_below_the_threshold_and_ivf_above(data, tmp_path):
     large.add(ids, vectors)
     assert (small.kind, large.kind) == ("flat", "ivf")
     assert large.params["ivf_nlist"] == int(2 * np.sqrt(N))
+    assert large.params["ivf_nprobe"] == max(16, large.params["ivf_nlist"] // 16)  # the default, set at build
     large.save(tmp_path / "idx")
     loaded = VectorIndex.load(tmp_path / "idx")
     assert loaded.kind == "ivf" and loaded.search(vectors[:1], 1)[0][0][0] == ids[0]

@@ -44,7 +44,7 @@ class MatchConfig:
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 256
     ivf_nlist: int | None = None
-    ivf_nprobe: int = 32
+    ivf_nprobe: int | None = None  # None: nlist / 16 (at least 16), chosen when the index is built
     use_cache: bool = True
     cache_dir: str | None = None
     # ranking (see scoring.py); defaults chosen by measurement, see README "Hybrid vs dense"
@@ -83,12 +83,14 @@ class MatchConfig:
         if self.index_storage == "pq" and self.index_kind not in ("ivf", "auto"):
             raise ConfigError("pq storage needs index kind ivf (or auto): use fp16 or sq8 with flat and hnsw")
         for name in ("batch_size", "candidate_pool", "lexical_retrieval_max", "auto_exact_max", "hnsw_m",
-                     "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
+                     "hnsw_ef_construction", "hnsw_ef_search"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
-        if self.ivf_nlist is not None and (not isinstance(self.ivf_nlist, int) or self.ivf_nlist < 1):
-            raise ConfigError(f"ivf_nlist must be a positive integer or null, not {self.ivf_nlist!r}")
+        for name in ("ivf_nlist", "ivf_nprobe"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be a positive integer or null, not {value!r}")
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("model must be a non-empty name or path")
 

@@ -50,7 +50,7 @@ class VectorIndex:
         hnsw_ef_construction: int = 200,
         hnsw_ef_search: int = 256,
         ivf_nlist: int | None = None,
-        ivf_nprobe: int = 32,
+        ivf_nprobe: int | None = None,
         auto_exact_max: int = 200_000,
     ):
         if kind not in ("flat", "hnsw", "ivf", "auto"):
@@ -117,6 +117,7 @@ class VectorIndex:
             raise ConfigError(f"an ivf index with {nlist} lists needs at least {nlist} vectors to train, got {n}; "
                               "use index kind 'flat' (or 'auto') for small sets")
         self.params["ivf_nlist"] = nlist
+        self.params["ivf_nprobe"] = self.params["ivf_nprobe"] or max(16, nlist // 16)  # 1M offers: 2000 lists, 125
         quantizer = faiss.IndexFlatIP(d)
         if self.storage == "pq":
             ivf = faiss.IndexIVFPQ(quantizer, d, nlist, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
@@ -341,8 +342,8 @@ class VectorIndex:
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()
             nprobe = self.params["ivf_nprobe"]
-            if count is not None:  # keep about as many allowed candidates in the probed lists
-                nprobe = math.ceil(nprobe * len(self) / max(count, 1))
+            if count is not None:  # a filter thins out the lists: probe more of them (measured: sqrt suffices)
+                nprobe = math.ceil(nprobe * math.sqrt(len(self) / max(count, 1)))
             params.nprobe = min(nprobe, self.params["ivf_nlist"] or nprobe)
         else:
             params = faiss.SearchParameters()
