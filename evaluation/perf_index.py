@@ -3,8 +3,8 @@
     python evaluation/perf_index.py                      # 10k, 100k, 1M: about 25 minutes on 2 cores
     python evaluation/perf_index.py --sizes 10000        # quick
 
-Vectors: real int8 e5 embeddings at 10k (every text embedded), derived from real sentence vectors above
-(perf_data.py; SIMULATED offers). Queries: the 300 demo needs, embedded. Filters keep a seeded random 1 %, 10 % or
+Vectors: real int8 e5 embeddings up to 100k (every text embedded, cached), derived from real sentence vectors at
+1M (perf_data.py; SIMULATED offers). Queries: the 300 demo needs, embedded. Filters keep a seeded random 1 %, 10 % or
 50 % of the offers (a radius around one town keeps about 1 % of Germany). Every search goes through
 semmatch.index.VectorIndex, so its filter strategy (exact scan of a small filter, bitmap selector otherwise) is what
 is measured. Recall: plain recall@10 against exact search under the same filter, and tie-tolerant recall (a hit
@@ -101,7 +101,7 @@ def bench_size(n: int, vectors: np.ndarray, queries: np.ndarray, hnsw_max: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--real-max", type=int, default=10_000, help="embed every text up to this size")
+    parser.add_argument("--real-max", type=int, default=100_000, help="embed every text up to this size")
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest size that builds an HNSW graph")
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()

@@ -6,8 +6,8 @@ backend, defaults), at 10k and 100k offers: index build time, single-query laten
     python evaluation/perf_peers.py          # about 5 minutes on 2 cores
 
 Every system gets the same precomputed int8 e5 vectors (txtai through its "external" transform, a lookup), so the
-model's cost is left out and only indexing and search are compared. Offers: SIMULATED (perf_data.py), vectors real at
-10k and derived at 100k. Writes results/perf_peers.json.
+model's cost is left out and only indexing and search are compared. Offers: SIMULATED (perf_data.py), vectors real
+(cached). Writes results/perf_peers.json.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def systems(vectors: np.ndarray) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--real-max", type=int, default=10_000)
+    parser.add_argument("--real-max", type=int, default=100_000, help="embed every text up to this size")
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
     torch.set_num_threads(1)  # single queries, like FAISS in semmatch (fewer threads are faster here)

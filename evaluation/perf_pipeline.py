@@ -6,7 +6,7 @@
 The whole product path of `Matcher.match`: embed the need (e5-small-int8, no cache), its own criteria as hard filters
 (radius around its PLZ, dates, languages, offer types; demo needs), filtered FAISS search, hybrid rescoring (TF-IDF,
 skills, proximity), explanation (sentence evidence from sentence vectors stored at index time, key sentence,
-criteria). Offers: SIMULATED (perf_data.py); vectors real at 10k, derived above. Index kind "auto".
+criteria). Offers: SIMULATED (perf_data.py); vectors real up to 100k (cached), derived above. Index kind "auto".
 Writes results/perf_pipeline.json.
 """
 
@@ -100,7 +100,7 @@ def bench(n: int, real_max: int, n_queries: int, n_edits: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--real-max", type=int, default=10_000)
+    parser.add_argument("--real-max", type=int, default=100_000, help="embed every text up to this size")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--edits", type=int, default=40)
     args = parser.parse_args()

@@ -47,6 +47,14 @@ def test_embed_on_ray_keeps_order_and_vectors(local_ray):
     assert vectors.shape == expected.shape and np.allclose(vectors, expected)
 
 
+def test_vectors_from_another_model_id_are_refused(local_ray):
+    from semmatch.distributed import embed_on_ray
+    from semmatch.errors import ModelError
+
+    with pytest.raises(ModelError, match="Ray workers embedded with"):
+        embed_on_ray(TEXTS[:5], MatchConfig(model="test-keywords", use_cache=False), expected_model_id="other")
+
+
 def test_fill_cache_then_index_embeds_nothing_locally(local_ray, tmp_path):
     from semmatch.distributed import fill_cache_on_ray
 
@@ -76,7 +84,6 @@ def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
                                   "test-keywords-cached", "--ray", "auto"])
     assert result.exit_code == 0, result.output
     assert "embedded on the cluster" in result.output and "index" in result.output
-    again = runner.invoke(main, ["reindex", "--out", str(tmp_path / "idx2"), "--db", db, "--model",
-                                 "test-keywords-cached", "--ray", "auto"])
-    assert "ray: 0 texts" in again.output, again.output
+    again = runner.invoke(main, ["reindex", "--out", str(tmp_path / "idx"), "--db", db, "--ray", "auto"])
+    assert "ray: 0 texts" in again.output, again.output  # the index's own model (from matcher.json), all cached
     assert Matcher.load(tmp_path / "idx", embedder=KeywordEmbedder()).records_.height == 40

@@ -122,3 +122,16 @@ def test_saved_matcher_keeps_its_sentences_and_an_old_folder_rebuilds_them(tmp_p
     (tmp_path / "idx" / "sentences.npy").unlink()  # a folder saved before sentence vectors were stored
     old = Matcher.load(tmp_path / "idx", embedder=KeywordEmbedder())
     assert shortlist(old, "auto und website") == shortlist(matcher, "auto und website")
+
+
+def test_clearing_a_number_every_record_had_keeps_the_field_table_valid():
+    frame = random_offers(10, 9).with_columns(pl.lit("3").alias("capacity"), pl.lit("2026-01-01").alias(
+        "available_from"))
+    matcher = Matcher(MatchConfig(model="fake"), embedder=KeywordEmbedder()).fit(frame)
+    assert matcher.fields_.capacity.dtype == np.float64 and matcher.fields_.date_from.dtype == np.float64
+    edited = frame.filter(pl.col("id") == "o2").with_columns(pl.lit(None, pl.String).alias("capacity"),
+                                                             pl.lit(None, pl.String).alias("available_from"))
+    matcher.upsert(edited)
+    position = matcher.position_["o2"]
+    assert matcher.fields_.capacity[position] == np.inf and matcher.fields_.date_from[position] == -np.inf
+    assert matcher.records_.filter(pl.col("id") == "o2")["capacity"].item() is None

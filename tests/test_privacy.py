@@ -200,3 +200,24 @@ def test_pickled_model_weights_are_refused(tmp_path):
     (folder / "pytorch_model.bin").write_bytes(b"not really a pickle")
     with pytest.raises(ModelError, match="no .safetensors"):
         load_model(str(folder))
+
+
+def test_single_edits_update_the_index_at_once_and_its_folder_in_batches(populated, monkeypatch):
+    from semmatch import workspace as workspace_module
+    from semmatch.matcher import Matcher
+
+    tmp_path, ws = populated
+    folder = ws.index_dir("offers")
+    ws.save_record("offers", {"id": "O3", "title": "Übersetzung", "description": "Arabisch Übersetzung", "plz": "52062",
+                              "capacity": "2"})
+    assert "O3" in ws.matcher("offers").index_  # in memory at once
+    monkeypatch.setattr(workspace_module, "SAVE_INTERVAL_S", 3600.0)
+    ws._saved_at["offers"] = __import__("time").monotonic()  # saved just now: the next edit waits
+    ws.save_record("offers", {"id": "O3", "title": "Übersetzung", "description": "Arabisch Übersetzung",
+                              "plz": "52062", "capacity": ""})  # clears a number: the field table stays valid
+    assert ws.match("Übersetzung Arabisch", k=1)["id"][0] == "O3"
+    on_disk = Matcher.load(folder, embedder=CachedKeywords())
+    assert "O3" not in on_disk.records_["id"].to_list() or on_disk.fields_.capacity[on_disk.position_["O3"]] == 2
+    ws.flush()
+    on_disk = Matcher.load(folder, embedder=CachedKeywords())
+    assert on_disk.fields_.capacity[on_disk.position_["O3"]] == float("inf")  # the cleared capacity, saved

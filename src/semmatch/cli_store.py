@@ -48,16 +48,14 @@ def import_command(records_file, kind, id_column, text_columns, contact_columns,
 @db_option
 def reindex_command(kind, out_dir, model, ray_address, db_url):
     """Build or update an index folder from the store (archived records are left out)."""
-    from semmatch.config import MatchConfig
-
     config = _config(None, model=model) if model else None
     with _store(db_url) as store:
         if ray_address:
-            from semmatch.distributed import connect, fill_cache_on_ray
+            from semmatch.distributed import connect, fill_cache_on_ray, index_config
 
             connect(ray_address)
             texts = store.records(kind)["text"].to_list()
-            remote = fill_cache_on_ray(texts, config or MatchConfig())
+            remote = fill_cache_on_ray(texts, config or index_config(out_dir))
             click.echo(f"ray: {remote} texts and sentences embedded on the cluster")
         matcher, embedded = sync_index(store, kind, out_dir, config)
     click.echo(f"index {out_dir}: {len(matcher.index_)} {kind}, {embedded} (re)indexed")

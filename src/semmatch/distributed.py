@@ -14,8 +14,10 @@ files: the default model comes from PyPI, so `pip install semmatch` on the worke
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ import polars as pl
 
 from semmatch.config import MatchConfig
 from semmatch.embedder import EmbeddingCache, Role, make_embedder
-from semmatch.errors import ConfigError, MissingDependencyError
+from semmatch.errors import ConfigError, MissingDependencyError, ModelError
 from semmatch.explain import split_sentences
 
 INSTALL = 'pip install "semmatch[ray]"'
@@ -47,7 +49,7 @@ class EmbedBatch:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.embed([str(t) for t in batch["text"]], role=self.role, show_progress=False)
-        return {"row": batch["row"], "vector": vectors}
+        return {"row": batch["row"], "vector": vectors, "model_id": np.asarray([self.embedder.model_id] * len(vectors))}
 
 
 def connect(address: str | None, runtime_env: dict[str, Any] | None = None) -> None:
@@ -66,8 +68,9 @@ def connect(address: str | None, runtime_env: dict[str, Any] | None = None) -> N
 
 
 def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "corpus", batch_size: int = 256,
-                 concurrency: int | None = None) -> np.ndarray:
-    """Embed texts on the connected Ray cluster; rows come back in the input order, as float32 unit vectors."""
+                 concurrency: int | None = None, expected_model_id: str | None = None) -> np.ndarray:
+    """Embed texts on the connected Ray cluster; rows come back in the input order, as float32 unit vectors.
+    `expected_model_id`: refuse vectors a worker made with another model id (e.g. int8 on a CPU without VNNI)."""
     ray = _ray()
     if not ray.is_initialized():
         connect(None)
@@ -82,12 +85,20 @@ def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "cor
         batch_format="numpy",
     )
     out: np.ndarray | None = None
+    seen = np.zeros(len(texts), dtype=bool)
     for batch in dataset.iter_batches(batch_size=4096, batch_format="numpy"):
+        others = set(map(str, batch["model_id"])) - {expected_model_id} if expected_model_id else set()
+        if others:
+            raise ModelError(f"Ray workers embedded with {sorted(others)}, not {expected_model_id!r}: the workers "
+                             "differ from this machine (model files, package versions or CPU features); align them")
         vectors = np.asarray(np.stack(batch["vector"]), dtype=np.float32)
         if out is None:
             out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        out[np.asarray(batch["row"], dtype=np.int64)] = vectors
-    assert out is not None
+        rows = np.asarray(batch["row"], dtype=np.int64)
+        out[rows] = vectors
+        seen[rows] = True
+    if out is None or not seen.all():
+        raise ModelError(f"Ray returned {int(seen.sum())} of {len(texts)} vectors; run the command again")
     return out
 
 
@@ -112,7 +123,19 @@ def fill_cache_on_ray(texts: Sequence[str], config: MatchConfig, *, sentences: b
         missing = [t for t in wanted if keys[t] not in present]
         if not missing:
             continue
-        vectors = embed_on_ray(missing, config, role=role, batch_size=batch_size, concurrency=concurrency)
+        vectors = embed_on_ray(missing, config, role=role, batch_size=batch_size, concurrency=concurrency,
+                               expected_model_id=embedder.model_id)
         cache.put_many(embedder.model_id, {keys[t]: v for t, v in zip(missing, vectors)})
         embedded += len(missing)
     return embedded
+
+
+def index_config(index_dir: str | Path) -> MatchConfig:
+    """The settings an existing index folder was built with (so Ray embeds with its model), else the defaults."""
+    settings = Path(index_dir) / "matcher.json"
+    if settings.is_file():
+        try:
+            return MatchConfig.from_dict(json.loads(settings.read_text(encoding="utf-8"))["config"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{settings} is unreadable ({exc}); pass --model or rebuild the index") from exc
+    return MatchConfig()

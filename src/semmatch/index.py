@@ -24,6 +24,7 @@ import polars as pl
 
 from semmatch.atomic import atomic_directory, file_sha256, recover_interrupted_swap
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
+from semmatch.index_search import FaissSearch
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
@@ -35,7 +36,7 @@ STORAGES = ("float32", "fp16", "sq8", "pq")
 PQ_BYTES = 48
 
 
-class VectorIndex:
+class VectorIndex(FaissSearch):
     """String-id vector index over FAISS. Scores are inner products (cosine for unit vectors)."""
 
     def __init__(
@@ -263,94 +264,6 @@ class VectorIndex:
                 return self._masked_flat_search(queries, k, allowed, count)
             return self._overfetch_search(queries, k, allowed, count)
         return self._faiss_search(queries, k, allowed, count)
-
-    def _overfetch_search(self, queries: np.ndarray, k: int, allowed: np.ndarray, count: int
-                          ) -> list[list[tuple[str, float]]]:
-        """A broad filter on compressed flat storage: fetch the unfiltered top k / share * 2 and keep the allowed
-        hits. Exact whenever at least k allowed hits come back (the allowed top k are then all among them); a query
-        with fewer falls back to FAISS's selector."""
-        wide = min(len(self), math.ceil(2 * k * len(self) / count) + k)
-        scores, fids = self._faiss_raw(queries, wide, None, None)
-        results = []
-        for query, row_scores, row_fids in zip(queries, scores, fids):
-            keep = (row_fids >= 0) & allowed[np.maximum(row_fids, 0)]
-            hits = self._hits(row_scores[keep][:k], row_fids[keep][:k])
-            if len(hits) < min(k, count):
-                hits = self._faiss_search(query[None, :], k, allowed, count)[0]
-            results.append(hits)
-        return results
-
-    def _faiss_raw(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, count: int | None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        params = self._search_params(allowed, count)
-        k_eff = min(k, len(self) if count is None else count)
-        threads = faiss.omp_get_max_threads()
-        if queries.shape[0] == 1:  # one query: a second thread costs more than it brings (memory-bound scan)
-            faiss.omp_set_num_threads(1)
-        try:
-            return self._index.search(queries, k_eff, params=params)
-        finally:
-            faiss.omp_set_num_threads(threads)
-
-    def _hits(self, scores: np.ndarray, fids: np.ndarray) -> list[tuple[str, float]]:
-        return [(self._faiss_to_id[int(f)], float(s)) for s, f in zip(scores, fids)
-                if f >= 0 and int(f) in self._faiss_to_id]
-
-    def _faiss_search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, count: int | None = None
-                      ) -> list[list[tuple[str, float]]]:
-        scores, fids = self._faiss_raw(queries, k, allowed, count)
-        return [self._hits(row_scores, row_fids) for row_scores, row_fids in zip(scores, fids)]
-
-    def _masked_flat_search(self, queries: np.ndarray, k: int, allowed: np.ndarray, count: int
-                            ) -> list[list[tuple[str, float]]]:
-        """Exact search under a filter that keeps many records: one matrix-vector product over the stored float32
-        vectors (a view, no copy), filtered rows masked out. FAISS's per-id selector path is ~4x slower here."""
-        flat = faiss.downcast_index(self._index.index)
-        stored = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dimension).reshape(flat.ntotal, self.dimension)
-        labels = faiss.vector_to_array(self._index.id_map)
-        keep = allowed[labels]
-        k = min(k, count)
-        results = []
-        for query in queries:
-            scores = stored @ query
-            scores[~keep] = -np.inf
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.lexsort((labels[top], -scores[top]))]
-            results.append([(self._faiss_to_id[int(labels[i])], float(scores[i])) for i in top])
-        return results
-
-    def _exact_subset_search(self, queries: np.ndarray, k: int, fids: np.ndarray) -> list[list[tuple[str, float]]]:
-        """Exact scan over the allowed ids only: ANN graphs lose most recall under selective filters."""
-        scores = queries @ self._reconstruct(fids).T
-        results = []
-        for row in scores:
-            top = np.argsort(-row, kind="stable")[:k]
-            results.append([(self._faiss_to_id[int(fids[i])], float(row[i])) for i in top])
-        return results
-
-    def _search_params(self, allowed: np.ndarray | None, count: int | None) -> Any:
-        selector = None
-        if allowed is not None:  # live ids only, so tombstones are excluded too
-            bitmap = np.packbits(allowed, bitorder="little")
-            selector = faiss.IDSelectorBitmap(self._next_id, faiss.swig_ptr(bitmap))
-            selector._bitmap_ref = bitmap  # FAISS reads the numpy buffer: keep it alive
-        elif self._tombstones:
-            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(sorted(self._tombstones), np.int64)))
-        if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = self.params["hnsw_ef_search"]
-        elif self.kind == "ivf":
-            params = faiss.SearchParametersIVF()
-            nprobe = self.params["ivf_nprobe"]
-            if count is not None:  # a filter thins out the lists: probe more of them (measured: sqrt suffices)
-                nprobe = math.ceil(nprobe * math.sqrt(len(self) / max(count, 1)))
-            params.nprobe = min(nprobe, self.params["ivf_nlist"] or nprobe)
-        else:
-            params = faiss.SearchParameters()
-        if selector is not None:
-            params.sel = selector
-            params._selector_ref = selector  # keep the selector alive for the duration of the search
-        return params
 
     # ---------------------------------------------------------- persistence
     def metadata(self) -> dict[str, Any]:

@@ -93,6 +93,13 @@ def resolve_model(name: str, models_dir: str | Path = MODELS_DIR) -> ModelInfo:
     return ModelInfo(name=name, kind="hub", languages="unknown", description=f"hub model {name} (needs network)")
 
 
+def base_model(info: ModelInfo) -> ModelInfo:
+    """The model an ONNX runtime name was exported from (a local folder by its resolved path)."""
+    if info.base is None:
+        return info
+    return resolve_model(str(info.path) if info.kind == "local" and info.path is not None else info.base)
+
+
 def _saved_prompts(folder: Path) -> dict[str, str]:
     cfg = folder / "config_sentence_transformers.json"
     if not cfg.is_file():
@@ -116,7 +123,7 @@ def model_id(info: ModelInfo) -> str:
         from semmatch.onnx_embedder import ONNX_RECIPE_VERSION, int8_variant
 
         variant = int8_variant() if info.runtime == "onnx-int8" else "fp32"
-        return f"{model_id(resolve_model(info.base))}+ort-{variant}-r{ONNX_RECIPE_VERSION}"
+        return f"{model_id(base_model(info))}+ort-{variant}-r{ONNX_RECIPE_VERSION}"
     if info.kind == "builtin":
         suffix = f"conv{E5_CONVERSION_VERSION}-fp32" if info.name == "e5-small" else "fp32"
         return f"{info.name}@{info.package}-{_package_version(info.package or '')}-{suffix}"

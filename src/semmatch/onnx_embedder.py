@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from semmatch.atomic import atomic_directory
 from semmatch.embedder import Embedder, EmbeddingCache
 from semmatch.errors import MissingDependencyError, ModelError
+
+if TYPE_CHECKING:
+    from semmatch.models import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +62,13 @@ def _require(module: str) -> Any:
         raise MissingDependencyError(f"the ONNX Runtime path needs {module}: {INSTALL}") from exc
 
 
-def onnx_dir(info, cache_dir: str | Path | None = None) -> Path:
+def onnx_dir(info: ModelInfo, cache_dir: str | Path | None = None) -> Path:
     """Where the exported files of a model live: one folder per source model id and recipe."""
     from semmatch.config import default_cache_dir
-    from semmatch.models import model_id, resolve_model
+    from semmatch.models import base_model, model_id
 
     root = Path(cache_dir) if cache_dir else default_cache_dir()
-    source = model_id(resolve_model(info.base))
+    source = model_id(base_model(info))
     slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in source)
     return root / "models" / f"onnx-r{ONNX_RECIPE_VERSION}" / slug
 
@@ -125,13 +128,14 @@ def export_onnx(source: Path, target: Path) -> None:
             encoding="utf-8")
 
 
-def prepare_onnx(info, cache_dir: str | Path | None = None) -> Path:
+def prepare_onnx(info: ModelInfo, cache_dir: str | Path | None = None) -> Path:
     """Export the model once (about 30 s for e5-small); later calls return the folder at once."""
-    from semmatch.models import prepare_model
+    from semmatch.models import base_model, prepare_model
 
     target = onnx_dir(info, cache_dir)
     if not (target / int8_file()).is_file():
-        source = prepare_model(info.base, cache_dir)
+        base = base_model(info)
+        source = prepare_model(str(base.path) if base.kind == "local" else base.name, cache_dir)
         if source is None:
             raise ModelError(f"{info.base} has no local folder to export to ONNX")
         log.info("exporting %s to ONNX in %s (once)", info.base, target)

@@ -118,7 +118,11 @@ class TfidfLexicalScorer(LexicalScorer):
         return self
 
     def keep(self, positions: np.ndarray, all_texts: list[str]) -> TfidfLexicalScorer:
+        """Drop removed texts; once a fifth of the stored rows are dead, refit (their n-grams then leave memory)."""
         self.row_of_ = self.row_of_[np.asarray(positions, dtype=np.int64)]
+        stored = self.matrix_.shape[0] + self.delta_.shape[0]
+        if stored - self.row_of_.size > max(1000, stored // 5):
+            return self.fit(all_texts)
         return self
 
 

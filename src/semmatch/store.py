@@ -140,11 +140,14 @@ class Store(RecordImport):
 
     # records ------------------------------------------------------------------------------------------------------
 
-    def records(self, kind: str, *, include_archived: bool = False) -> pl.DataFrame:
+    def records(self, kind: str, *, include_archived: bool = False, ids: Sequence[str] | None = None
+                ) -> pl.DataFrame:
         """id, text, title, description (when any record has one), the stored fields (strings) and `status` (the
-        store's lifecycle status). No contact data. Accepted by `Matcher.fit`."""
+        store's lifecycle status). No contact data. Accepted by `Matcher.fit`. `ids`: only these records."""
         table = TABLES[_check_kind(kind)]
         query = sa.select(table).order_by(table.c.id)
+        if ids is not None:
+            query = query.where(table.c.id.in_([str(i) for i in ids]))
         if not include_archived:
             query = query.where(table.c.status != "archived")
         with self.engine.connect() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ def sync_index(store: Store, kind: str, out_dir: str | Path, config: MatchConfig
     return matcher, embedded
 
 
+SAVE_INTERVAL_S = 30.0
+
+
 class Workspace:
     """Store + offer index + need index, kept in step. Contact data stays in the store."""
 
@@ -70,6 +74,8 @@ class Workspace:
         self.index_root = Path(index_root)
         self.config = config
         self._matchers: dict[str, Matcher] = {}
+        self._saved_at: dict[str, float] = {}
+        self._unsaved: set[str] = set()
 
     def index_dir(self, kind: str) -> Path:
         return self.index_root / f"{kind}-index"
@@ -78,11 +84,30 @@ class Workspace:
         """The index of `kind` (offers or needs), synced with the store on first use."""
         if kind not in self._matchers:
             self._matchers[kind], _ = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
+            self._saved_at[kind] = time.monotonic()
         return self._matchers[kind]
+
+    def _save_later(self, kind: str) -> None:
+        """Save an index folder after single edits at most every SAVE_INTERVAL_S seconds: writing 100k records'
+        files takes about a second, an edit in memory a few milliseconds. The folder is derived data; `flush`,
+        `close` and the next sync from the store bring it up to date."""
+        self._unsaved.add(kind)
+        if time.monotonic() - self._saved_at.get(kind, 0.0) >= SAVE_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the index folders that have unsaved edits."""
+        for kind in sorted(self._unsaved):
+            if kind in self._matchers:
+                self._matchers[kind].save(self.index_dir(kind))
+                self._saved_at[kind] = time.monotonic()
+        self._unsaved.clear()
 
     def refresh(self, kind: str, progress: Progress | None = None) -> int:
         """Bring an index up to date with the store; returns how many records were embedded."""
         self._matchers[kind], embedded = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
+        self._saved_at[kind] = time.monotonic()
+        self._unsaved.discard(kind)
         return embedded
 
     # ------------------------------------------------------------- matching
@@ -119,10 +144,10 @@ class Workspace:
         outcome = self.store.upsert_record(kind, record)
         if kind in self._matchers or self.index_dir(kind).joinpath("matcher.json").is_file():
             matcher = self.matcher(kind)
-            stored = self.store.records(kind).filter(pl.col("id") == str(record["id"]))
+            stored = self.store.records(kind, ids=[str(record["id"])])
             if stored.height:
                 matcher.upsert(stored)
-                matcher.save(self.index_dir(kind))
+                self._save_later(kind)
         return outcome
 
     def archive(self, kind: str, record_id: str) -> None:
@@ -130,7 +155,7 @@ class Workspace:
         self.store.archive(kind, record_id)
         if kind in self._matchers and record_id in self._matchers[kind].index_:
             self._matchers[kind].remove([record_id])
-            self._matchers[kind].save(self.index_dir(kind))
+            self._matchers[kind].save(self.index_dir(kind))  # at once: an archived record leaves the files now
 
     def import_frame(self, kind: str, frame: pl.DataFrame, mapping: ColumnMapping | None = None,
                      file: str = "<upload>", progress: Progress | None = None) -> dict[str, int]:
@@ -216,6 +241,7 @@ class Workspace:
         return report
 
     def close(self) -> None:
+        self.flush()
         self.store.close()
 
 
