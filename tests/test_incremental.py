@@ -25,7 +25,8 @@ def random_offers(n: int, seed: int, prefix: str = "o") -> pl.DataFrame:
              for _ in range(n)]
     return pl.DataFrame({"id": [f"{prefix}{i}" for i in range(n)], "text": texts,
                          "plz": rng.choice(["10115", "52062", "80331"], n).tolist(),
-                         "travel_radius_km": rng.integers(5, 50, n).tolist()})
+                         "travel_radius_km": rng.integers(5, 50, n).tolist(),
+                         "languages": rng.choice(["de", "de,en", "ar", "uk"], n).tolist()})
 
 
 def shortlist(matcher: Matcher, text: str, criteria=None, k: int = 8) -> list[tuple[str, float, str]]:
@@ -51,8 +52,14 @@ def test_edits_in_place_equal_a_rebuild(mode):
     assert sorted(matcher.fields_.ids.tolist()) == sorted(rebuilt.fields_.ids.tolist())
     near_berlin = matcher.query_criteria(pl.DataFrame({"id": ["q"], "text": ["x"], "plz": ["10117"],
                                                        "radius_km": [20]}))[0]
+    arabic = matcher.query_criteria(pl.DataFrame({"id": ["q"], "text": ["x"], "languages": ["ar"]}))[0]
+    assert shortlist(matcher, "auto", arabic, k=100)  # the language codes are cached before the next edit
+    matcher.upsert(edited.head(2).with_columns(pl.lit("ar").alias("languages")))
+    final = final.with_columns(pl.when(pl.col("id").is_in(edited.head(2)["id"].to_list())).then(pl.lit("ar"))
+                               .otherwise(pl.col("languages")).alias("languages"))
+    rebuilt = Matcher(config, embedder=KeywordEmbedder()).fit(final)
     for query in ("website wordpress und daten", "auto fahrdienst für senioren. Übersetzung"):
-        for criteria in (None, near_berlin):
+        for criteria in (None, near_berlin, arabic):
             ours, theirs = shortlist(matcher, query, criteria, k=100), shortlist(rebuilt, query, criteria, k=100)
             if mode == "dense":  # same fields, vectors and sentence evidence
                 assert ours == theirs

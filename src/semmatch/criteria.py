@@ -185,17 +185,14 @@ def check(criteria: Criteria, table: FieldTable, *, query_kind: str, texts: list
         time_ok &= (table.weekday_mask == 0) | ((table.weekday_mask & q_mask) != 0)
     passes["time"] = time_ok
 
-    if q.languages:
-        wanted = set(q.languages)
-        passes["language"] = np.fromiter((not s or bool(s & wanted) for s in table.language_sets), bool, n)
-    else:
-        passes["language"] = np.ones(n, dtype=bool)
-
-    if q.offer_types:
-        types = set(q.offer_types)
-        passes["offer_type"] = np.fromiter((not s or bool(s & types) for s in table.offer_type_sets), bool, n)
-    else:
-        passes["offer_type"] = np.ones(n, dtype=bool)
+    for name, column, wanted in (("language", "language_sets", set(q.languages)),
+                                 ("offer_type", "offer_type_sets", set(q.offer_types))):
+        if wanted:  # a record passes when it shares one value, or names none
+            codes, distinct = table.set_codes(column)
+            ok = np.fromiter((not s or bool(s & wanted) for s in distinct), bool, len(distinct))
+            passes[name] = ok[codes]
+        else:
+            passes[name] = np.ones(n, dtype=bool)
 
     if query_kind == "needs":  # the index holds offers: their capacity counts
         used = np.asarray([float((load or {}).get(i, 0)) for i in table.ids]) if load else np.zeros(n)

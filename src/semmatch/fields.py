@@ -349,6 +349,17 @@ class FieldTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def set_codes(self, name: str) -> tuple[np.ndarray, list[frozenset[str]]]:
+        """A set-valued column (language_sets, offer_type_sets) as one code per row plus the distinct sets, so a
+        per-query test runs once per distinct set and is gathered with numpy. Cached until rows change."""
+        cache = self.__dict__.setdefault("_set_codes", {})
+        if name not in cache:
+            distinct: dict[frozenset[str], int] = {}
+            column = getattr(self, name)
+            codes = np.fromiter((distinct.setdefault(v, len(distinct)) for v in column), np.int64, len(column))
+            cache[name] = (codes, list(distinct))
+        return cache[name]
+
     def take(self, rows: np.ndarray) -> FieldTable:
         """The table restricted to some rows, in the order given."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -356,6 +367,7 @@ class FieldTable:
 
     def set_rows(self, positions: np.ndarray, other: FieldTable) -> None:
         """Overwrite rows in place with the rows of another table (same order), in O(rows changed)."""
+        self.__dict__.pop("_set_codes", None)
         for f in fields(self):
             column, values = getattr(self, f.name), getattr(other, f.name)
             for position, value in zip(np.asarray(positions).tolist(), values):

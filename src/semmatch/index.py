@@ -182,8 +182,12 @@ class VectorIndex(FaissSearch):
         vectors = self._check_vectors(vectors, len(ids))
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one update() call")
-        self.remove(ids)
-        self.add(ids, vectors)
+        unknown = [i for i in ids if i not in self._id_to_faiss]
+        if unknown:
+            raise UnknownIdError(f"not in the index: {unknown[:5]}")
+        if not self._overwrite_in_place(ids, vectors):
+            self.remove(ids)
+            self.add(ids, vectors)
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Add new records and replace existing ones."""
@@ -191,10 +195,26 @@ class VectorIndex(FaissSearch):
         vectors = self._check_vectors(vectors, len(ids))
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one upsert() call")
-        existing = [i for i in ids if i in self._id_to_faiss]
-        if existing:
-            self.remove(existing)
-        self.add(ids, vectors)
+        present = np.fromiter((i in self._id_to_faiss for i in ids), bool, len(ids))
+        if present.any():
+            self.update([i for i, p in zip(ids, present) if p], vectors[present])
+        if not present.all():
+            self.add([i for i, p in zip(ids, present) if not p], vectors[~present])
+
+    def _overwrite_in_place(self, ids: list[str], vectors: np.ndarray) -> bool:
+        """Replace stored float32 vectors of a flat index where they lie, keeping their FAISS ids: O(changed)
+        instead of FAISS's O(n) removal. Returns False where that is not possible (the caller removes and adds)."""
+        if self.kind != "flat" or self.storage != "float32" or self._index is None:
+            return False
+        labels = faiss.vector_to_array(self._index.id_map)  # increasing: ids are only ever appended
+        fids = self.faiss_ids(ids)
+        rows = np.searchsorted(labels, fids)
+        if rows.size and (rows.max() >= labels.size or not np.array_equal(labels[rows], fids)):
+            return False
+        flat = faiss.downcast_index(self._index.index)
+        stored = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dimension).reshape(flat.ntotal, self.dimension)
+        stored[rows] = vectors
+        return True
 
     def compact(self) -> None:
         """Rebuild an HNSW index without its tombstones, so removed vectors are gone from the file too."""

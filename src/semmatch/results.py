@@ -70,7 +70,9 @@ def present_rankings(matcher: Matcher, rankings: Sequence[Ranking], *, explain: 
                            ensure_ascii=False)
                 if explain else None)
     result = pl.DataFrame(rows, schema=RESULT_SCHEMA)
-    return result.join(matcher.records_, on=ID, how="left", maintain_order="left")
+    shown = np.unique(np.concatenate([r.positions for r in rankings])) if rankings else np.zeros(0, np.int64)
+    records = matcher.records_[shown.tolist()]  # the shown records only: no join over the whole table
+    return result.join(records, on=ID, how="left", maintain_order="left")
 
 def explain_row(matcher: Matcher, ranking: Ranking, at: int, position: int, pct: float | None,
                 evidence: list[SentencePair] | None, key: tuple[str, float] | None) -> dict:

@@ -23,7 +23,7 @@ class SentenceTable:
 
     def __init__(self, dimension: int):
         self.dimension = int(dimension)
-        self._vectors = np.zeros((0, self.dimension), dtype=np.float16)
+        self._vectors = np.zeros((0, self.dimension), dtype=np.float16)  # capacity; rows in use: len(_sentences)
         self._sentences: list[str] = []
         self._spans: dict[str, tuple[int, int]] = {}
         self._dead = 0
@@ -55,7 +55,12 @@ class SentenceTable:
             chunks.append([row[s] for s in sentences])
         if vectors is not None:
             rows = np.fromiter((r for chunk in chunks for r in chunk), dtype=np.int64)
-            self._vectors = np.concatenate([self._vectors, vectors[rows].astype(np.float16)])
+            end = len(self._sentences)
+            if end > self._vectors.shape[0]:  # grow by half: one edit does not copy the whole table
+                grown = np.zeros((max(end, self._vectors.shape[0] * 3 // 2), self.dimension), dtype=np.float16)
+                grown[:self._vectors.shape[0]] = self._vectors
+                self._vectors = grown
+            self._vectors[end - rows.size:end] = vectors[rows]
         return self
 
     def remove(self, ids: Iterable[str]) -> None:
@@ -87,7 +92,7 @@ class SentenceTable:
 
     def write_files(self, folder: Path) -> None:
         self.compact()
-        np.save(folder / VECTORS_FILE, self._vectors, allow_pickle=False)
+        np.save(folder / VECTORS_FILE, self._vectors[:len(self._sentences)], allow_pickle=False)
         owners = [None] * len(self._sentences)
         for record_id, (start, count) in self._spans.items():
             owners[start:start + count] = [record_id] * count
