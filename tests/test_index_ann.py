@@ -179,3 +179,21 @@ def _plain_ivf_params(index, mask):
     params.sel = faiss.IDSelectorBitmap(index._next_id, faiss.swig_ptr(bitmap))
     params._refs = bitmap
     return params
+
+
+@pytest.mark.parametrize("storage", ["float32", "sq8"])
+def test_broad_filter_of_far_records_falls_back_and_stays_exact(data, storage):
+    """A filter keeping 30 % of the records, all of them far from the query: the over-fetched top holds none, so the
+    masked product (float32) or FAISS's selector (sq8) answers, with the same result as the reference."""
+    vectors, queries, ids = data
+    index = VectorIndex(D, storage=storage)
+    index.add(ids, vectors)
+    far = np.argsort(vectors @ queries[0])[: int(0.3 * N)]
+    mask = np.zeros(N, dtype=bool)
+    mask[far] = True
+    found = index.search(queries[:1], K, allowed_faiss_ids=index.faiss_ids([ids[i] for i in far]))[0]
+    rows, scores = reference(vectors, queries[:1], mask)
+    assert len(found) == K and {int(i[1:]) for i, _ in found} <= set(far.tolist())
+    assert recalls([found], rows, scores, vectors, queries[:1])[1] == 1.0
+    if storage == "float32":
+        assert [int(i[1:]) for i, _ in found] == rows[0].tolist()

@@ -31,7 +31,7 @@ INDEX_FILE = "index.faiss"
 META_FILE = "index.json"
 IDS_FILE = "ids.parquet"
 EXACT_SUBSET_MAX = {"hnsw": 20_000, "ivf": 2_000}  # an ANN index scans a filter of at most this many ids exactly
-FLAT_MASK_MIN_SHARE = 0.05  # a filter keeping more than this share of a flat index: masked matrix-vector product
+FLAT_MASK_MIN_SHARE = 0.05  # a filter keeping more than this share of a flat index: over-fetch and verify
 STORAGES = ("float32", "fp16", "sq8", "pq")
 PQ_BYTES = 48
 
@@ -280,8 +280,6 @@ class VectorIndex(FaissSearch):
         if count <= EXACT_SUBSET_MAX.get(self.kind, 0):
             return self._exact_subset_search(queries, k, np.flatnonzero(allowed))
         if self.kind == "flat" and count > FLAT_MASK_MIN_SHARE * len(self):
-            if self.storage == "float32":
-                return self._masked_flat_search(queries, k, allowed, count)
             return self._overfetch_search(queries, k, allowed, count)
         return self._faiss_search(queries, k, allowed, count)
 
