@@ -56,8 +56,9 @@ class SentenceTable:
         if vectors is not None:
             rows = np.fromiter((r for chunk in chunks for r in chunk), dtype=np.int64)
             end = len(self._sentences)
-            if end > self._vectors.shape[0]:  # grow by half: one edit does not copy the whole table
-                grown = np.zeros((max(end, self._vectors.shape[0] * 3 // 2), self.dimension), dtype=np.float16)
+            if end > self._vectors.shape[0]:  # grow with headroom: edits rarely copy the whole table
+                grown = np.zeros((max(end + end // 8 + 1024, self._vectors.shape[0] * 3 // 2), self.dimension),
+                                 dtype=np.float16)
                 grown[:self._vectors.shape[0]] = self._vectors
                 self._vectors = grown
             self._vectors[end - rows.size:end] = vectors[rows]
