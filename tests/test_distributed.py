@@ -17,6 +17,8 @@ from semmatch.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
 ray = pytest.importorskip("ray", reason='the Ray extra is not installed: pip install "semmatch[ray]"')
+# A Ray run that cannot get its resources waits forever; fail instead (a 2-CPU node once deadlocked on a repartition)
+pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).parents[1]
 TEXTS = [f"Ich helfe mit Website Nummer {i}. Auch Fahrdienst am Wochenende." if i % 2 else
          f"Datenanalyse für das Amt {i}. Übersetzung Arabisch." for i in range(40)]

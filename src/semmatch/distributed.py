@@ -80,7 +80,11 @@ def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "cor
     frame = pl.DataFrame({"row": np.arange(len(texts), dtype=np.int64), "text": texts})
     workers = concurrency or max(1, int(ray.available_resources().get("CPU", 1)) // 2)
     blocks = max(1, min(workers * 4, -(-len(texts) // batch_size)))  # enough blocks to keep every worker busy
-    dataset = ray.data.from_arrow(frame.to_arrow()).repartition(blocks).map_batches(
+    # The blocks are cut here, not by Dataset.repartition: a repartition is a task that needs a CPU of its own, and
+    # on a small node the embedding actors can hold every CPU first, which left the run waiting forever.
+    step = -(-len(texts) // blocks)
+    tables = [frame.slice(start, step).to_arrow() for start in range(0, len(texts), step)]
+    dataset = ray.data.from_arrow(tables).map_batches(
         EmbedBatch, fn_constructor_args=(config.to_dict(), role), batch_size=batch_size, concurrency=workers,
         batch_format="numpy",
     )
