@@ -39,7 +39,7 @@ KILL_DURING_DECISION = DIE_BEFORE_COMMIT + 'store.record_decision("N1", "O1", "a
 KILL_DURING_SAVE = """
 import os, signal, sys
 import polars as pl
-from semmatch import index as index_module
+from semmatch import atomic, index as index_module
 from semmatch.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
@@ -58,7 +58,7 @@ else:
         target = Path(target)
         target.rename(target.with_name(f".{target.name}.old-{os.getpid()}"))
         os.kill(os.getpid(), signal.SIGKILL)  # between the two renames: no folder at the target
-    index_module.replace_dir_atomically = swap_then_die
+    atomic.replace_dir_atomically = swap_then_die  # what atomic_directory calls
 matcher.save(sys.argv[1])
 """
 
