@@ -237,3 +237,29 @@ def test_distance_is_nan_safe_for_many_records():
 
     out = distances_km(50.0, 6.0, np.array([50.0, np.nan]), np.array([6.1, 7.0]))
     assert out[0] == pytest.approx(7.15, abs=0.1) and np.isnan(out[1])
+
+
+def test_distances_by_distinct_place_equal_per_record_distances_also_after_an_edit():
+    from semmatch.criteria import check
+    from semmatch.fields import FieldTable, Profile
+    from semmatch.geo import distances_km
+
+    rng = np.random.default_rng(3)
+    places = [(50.77, 6.08), (52.52, 13.40), (48.14, 11.58), (None, None)]
+    profiles = [Profile(lat=lat, lon=lon, radius_km=50.0) for lat, lon in
+                (places[i] for i in rng.integers(0, len(places), 200))]
+    profiles[7] = Profile(lat=53.55, lon=9.99)  # a place of its own
+    table = FieldTable.from_profiles([f"o{i}" for i in range(200)], profiles)
+    need = Criteria(Profile(lat=50.9, lon=6.9, radius_km=100.0))
+
+    def expected() -> np.ndarray:
+        return distances_km(50.9, 6.9, table.lat, table.lon)
+
+    got = check(need, table, query_kind="needs", texts=[""] * 200).distance_km
+    np.testing.assert_allclose(got, expected(), rtol=1e-12, equal_nan=True)
+    assert np.isnan(got).sum() == sum(p.lat is None for p in profiles) > 0
+    moved = FieldTable.from_profiles(["o7"], [Profile(lat=47.99, lon=7.85)])
+    table.set_rows(np.array([7]), moved)  # an edit: the cached places must not go stale
+    after = check(need, table, query_kind="needs", texts=[""] * 200)
+    np.testing.assert_allclose(after.distance_km, expected(), rtol=1e-12, equal_nan=True)
+    assert after.distance_km[7] == pytest.approx(distances_km(50.9, 6.9, np.array([47.99]), np.array([7.85]))[0])

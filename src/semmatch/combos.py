@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +43,7 @@ CLAUSE_PATTERN = re.compile(
 _COMPILED = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in CONDITION_PATTERNS]
 
 
+@lru_cache(maxsize=65536)  # candidates recur across queries; a pure function of the text
 def detect_condition(text: str) -> str | None:
     """The first sentence that states a condition, or None."""
     for sentence in split_sentences(text):

@@ -167,7 +167,8 @@ def check(criteria: Criteria, table: FieldTable, *, query_kind: str, texts: list
 
     both_remote = table.remote_ok & bool(q.remote_ok)
     if q.has_location:
-        distance = distances_km(q.lat, q.lon, table.lat, table.lon)
+        codes, point_lat, point_lon = table.point_codes()
+        distance = distances_km(q.lat, q.lon, point_lat, point_lon)[codes]  # once per distinct place
         limit = np.minimum(table.radius_km, q.radius_km if q.radius_km is not None else np.inf)
         with np.errstate(invalid="ignore"):
             passes["radius"] = np.isnan(distance) | (distance <= limit) | both_remote

@@ -360,6 +360,20 @@ class FieldTable:
             cache[name] = (codes, list(distinct))
         return cache[name]
 
+    def point_codes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Coordinates as one code per row plus the distinct points (lat, lon; NaN where unknown), so distances
+        are computed once per distinct place (records sit mostly on PLZ centroids) and gathered. Cached until rows
+        change."""
+        cache = self.__dict__.setdefault("_set_codes", {})
+        if "_points" not in cache:
+            known = ~(np.isnan(self.lat) | np.isnan(self.lon))
+            pairs = np.column_stack([np.where(known, self.lat, 1e9), np.where(known, self.lon, 1e9)])
+            distinct, codes = np.unique(pairs, axis=0, return_inverse=True)
+            unknown = distinct[:, 0] == 1e9
+            cache["_points"] = (codes.reshape(-1).astype(np.int64), np.where(unknown, np.nan, distinct[:, 0]),
+                                np.where(unknown, np.nan, distinct[:, 1]))
+        return cache["_points"]
+
     def take(self, rows: np.ndarray) -> FieldTable:
         """The table restricted to some rows, in the order given."""
         rows = np.asarray(rows, dtype=np.int64)
