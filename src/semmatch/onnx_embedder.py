@@ -2,11 +2,11 @@
 
 Selected by name: `e5-small-int8` (the default model, int8) or `<model>@int8` / `<model>@onnx` for any transformer
 model with mean pooling, fine-tuned folders included. The export runs once per model into the cache folder:
-`torch.onnx.export(dynamo=True)` of the transformer plus mean pooling, ONNX Runtime's transformer fusions
-(`onnxruntime.transformers.optimizer`), then `onnxruntime.quantization.quantize_dynamic`
-with signed 8-bit weights, per channel; on a CPU without VNNI the weights use 7 bits ("reduce_range"), as ONNX Runtime
-advises, since the AVX2 int8 instructions saturate otherwise. Vectors carry their own model id (which names the
-recipe), so int8 and fp32 vectors never share an index or a cache entry. Parity with fp32: tests/test_onnx.py.
+`torch.onnx.export(dynamo=True)` of the transformer (eager attention) plus mean pooling, then
+`onnxruntime.quantization.quantize_dynamic` with signed 8-bit weights, per channel; on a CPU without VNNI the weights
+use 7 bits ("reduce_range"), as ONNX Runtime advises, since the AVX2 int8 instructions saturate otherwise. Vectors
+carry their own model id (which names the recipe), so int8 and fp32 vectors never share an index or a cache entry.
+Parity with fp32: tests/test_onnx.py.
 
 Activations are quantized per batch, so a text's int8 vector moves slightly (cosine ~0.999) with its batch-mates.
 """
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ONNX_RECIPE_VERSION = "2"  # 2: transformer fusions (SkipLayerNormalization, BiasGelu) before quantizing
+ONNX_RECIPE_VERSION = "3"  # 3: eager attention (no SDPA mask/NaN guards in the graph)
 FP32_FILE = "model.onnx"
 VNNI_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
 
@@ -93,11 +93,12 @@ def export_onnx(source: Path, target: Path) -> None:
     torch = _require("torch")
     _require("onnxscript")
     quantization = _require("onnxruntime.quantization")
-    optimizer = _require("onnxruntime.transformers.optimizer")
     from transformers import AutoModel
 
     max_length = _mean_pooling_checked(source)
-    model = AutoModel.from_pretrained(str(source), use_safetensors=True).eval()
+    # Eager attention exports as matmul + mask + softmax; the SDPA form adds NaN guards (Where, IsNaN) and
+    # slicing that took ~12 % of an int8 pass (evaluation/README.md, node time by operator). Same arithmetic.
+    model = AutoModel.from_pretrained(str(source), use_safetensors=True, attn_implementation="eager").eval()
 
     class MeanPooled(torch.nn.Module):
         def __init__(self, transformer):
@@ -112,20 +113,11 @@ def export_onnx(source: Path, target: Path) -> None:
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
     with atomic_directory(target) as staging:
-        exported = staging / "exported.onnx"
         torch.onnx.export(
-            MeanPooled(model), example, str(exported), dynamo=True, external_data=False, verbose=False,
+            MeanPooled(model), example, str(staging / FP32_FILE), dynamo=True, external_data=False, verbose=False,
             input_names=["input_ids", "attention_mask"], output_names=["pooled_output"],
             dynamic_shapes={"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
         )
-        # ONNX Runtime's transformer optimizer fuses residual + layer norm and bias + GELU (exact up to float
-        # rounding); the int8 model quantized from the fused graph runs ~10-20 % faster per query and keeps the
-        # German STS score (evaluation/README.md).
-        fused = optimizer.optimize_model(str(exported), model_type="bert", opt_level=1,
-                                         num_heads=int(model.config.num_attention_heads),
-                                         hidden_size=int(model.config.hidden_size))
-        fused.save_model_to_file(str(staging / FP32_FILE))
-        exported.unlink()
         quantization.quantize_dynamic(
             str(staging / FP32_FILE), str(staging / int8_file()), weight_type=quantization.QuantType.QInt8,
             per_channel=True, reduce_range=int8_variant() == "int8rr",
