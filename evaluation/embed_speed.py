@@ -99,6 +99,7 @@ def main() -> None:
     needs = pl.read_csv(ROOT / "data" / "demo" / "needs.csv")
     queries = [f"{t}. {d}" for t, d in zip(needs["title"], needs["description"])][:args.queries]
     result: dict = {"machine": machine_info(), "matmul_fp32_gflops": round(matmul_peak_gflops(), 1), "paths": {},
+                    "rounds": args.rounds,
                     "texts": {name: {"count": len(texts), "mean_words": round(float(np.mean(
                         [len(t.split()) for t in texts])), 1)} for name, texts in sets.items()}}
     embedders = {label: make_embedder(MatchConfig(model=model, use_cache=False, batch_size=32))

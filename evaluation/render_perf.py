@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).parent
+NOT_MEASURED = "no result in this run's JSON; run"
+HIDDEN = 384  # multilingual-e5-small's width
 START, END = "<!-- perf:start -->", "<!-- perf:end -->"
 
 
@@ -42,26 +44,46 @@ def embedding_section(r: dict) -> list[str]:
             f"{p['offer_cosine_mean']} / {min(p['short_cosine_min'], p['offer_cosine_min'])} | "
             f"{p['sts_dev_spearman']} |")
     speed = fast["speedup"]
+    cosine = min(fast[f"{name}_cosine_mean"] for name in ("short", "offer", "long_profile"))
     lines += ["", f"Texts: short {t['short']['mean_words']} words ({t['short']['mean_tokens']} tokens), offer "
               f"{t['offer']['mean_words']} words ({t['offer']['mean_tokens']} tokens), long profile "
               f"{t['long_profile']['mean_words']} words ({t['long_profile']['mean_tokens']} tokens).", "",
               "| target | measured | |", "|---|---|---|",
               f"| int8 throughput >= 2x fp32 sentence-transformers (aim 3x) | short {speed['short']}x, offer "
               f"{speed['offer']}x, long {speed['long_profile']}x | {yes(min(speed.values()) >= 2)} |",
-              f"| mean cosine to fp32 >= 0.99 | {min(fast['short_cosine_mean'], fast['offer_cosine_mean'])} | "
-              f"{yes(min(fast['short_cosine_mean'], fast['offer_cosine_mean']) >= 0.99)} |",
+              f"| mean cosine to fp32 >= 0.99 (worst text set) | {cosine} | {yes(cosine >= 0.99)} |",
               f"| German STS dev within 0.005 | {base['sts_dev_spearman']} -> {fast['sts_dev_spearman']} "
               f"({fast['sts_delta']:+}) | {yes(abs(fast['sts_delta']) <= 0.005)} |", "",
               f"Arithmetic: fp32 sentence-transformers reaches {base['offer_gflops']} GFLOP/s on offer texts, "
               f"ONNX Runtime fp32 {paths['onnxruntime fp32']['offer_gflops']}, int8 {fast['offer_gflops']} "
               f"(int8 operations counted as FLOPs); a large fp32 matrix product reaches "
               f"{r['matmul_fp32_gflops']} GFLOP/s here."]
+    share = r.get("int8_node_time_share")
+    if share:
+        int8_ops = ("DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulInteger", "DynamicQuantizeLinear")
+        in_int8 = sum(v for op, v in share.items() if op in int8_ops)
+        listed = ", ".join(f"{op} {v:.0%}" for op, v in share.items())
+        isa = set(r["machine"]["vector_isa"])
+        vnni = bool(isa & {"avx512_vnni", "avx_vnni", "amx_int8"})
+        spread = [max(v) / min(v) - 1 for p in paths.values() for k, v in p.items() if k.endswith("_rounds")]
+        lines += ["", f"Why it stops there: ONNX Runtime's profiler (offer texts, int8) puts {in_int8:.0%} of the node "
+                  f"time in the int8 matrix products (activation quantization included) and the rest in fp32 "
+                  f"operators that int8 weights do not speed up: {listed}. "
+                  + ("This CPU has VNNI, so an int8 product could run up to 4x the fp32 rate; " if vnni else
+                     "This CPU has no VNNI (int8 products gain less and use 7-bit weights); ")
+                  + f"but a {HIDDEN}-wide model leaves matrices too small to reach it, and the layer norms, "
+                  f"transposes, GELU and softmax stay fp32: speeding up {in_int8:.0%} of the time caps the gain "
+                  f"(Amdahl's law)."]
+        if spread:
+            lines += ["", f"Each path's figure is its best of {r.get('rounds', 1)} interleaved rounds; on this "
+                      f"{r['machine']['cores']}-core machine the rounds of one path differed by up to "
+                      f"{max(spread):.0%} (all rounds are in `results/embed_speed.json`)."]
     return lines
 
 
 def index_section(r: dict) -> list[str]:
     lines = ["### Index build, memory, latency and recall (`python evaluation/perf_index.py`)", "", machine_line(r),
-             f"Model {r['model_id']}; k = {r['k']}; single queries, one FAISS thread; recall against exact search "
+             "", f"Model {r['model_id']}; k = {r['k']}; single queries, one FAISS thread; recall against exact search "
              f"under the same filter, plain / tie-tolerant (eps {r['tie_eps']}).", "",
              "| offers | vectors | index | build s | index MB | unfiltered p50 / p99 ms, recall | "
              "filter 50 % | filter 10 % | filter 1 % |", "|---|---|---|---|---|---|---|---|---|"]
@@ -75,14 +97,17 @@ def index_section(r: dict) -> list[str]:
                      f"{row['index_mb']} | " + " | ".join(cells) + " |")
     million = [row for row in r["rows"] if row["offers"] == 1_000_000 and row["kind"] == "ivf"
                and row["storage"] == "float32"]
-    if million:
-        lines += ["", "| target (1M offers) | measured (ivf, float32) | |", "|---|---|---|"]
-        for row in million:
-            worst_p99 = max(row[n]["p99_ms"] for n in ("unfiltered", "filter_50pct", "filter_10pct", "filter_1pct"))
-            worst_recall = min(row[n]["recall_at_10"] for n in ("unfiltered", "filter_50pct", "filter_10pct",
-                                                                  "filter_1pct"))
-            lines.append(f"| recall@10 >= 0.98 and p99 <= 100 ms, {row['index']} | worst recall {worst_recall:.3f}, "
-                         f"worst p99 {worst_p99} ms | {yes(worst_recall >= 0.98 and worst_p99 <= 100)} |")
+    lines += ["", "| target (1M offers; filtered search, the index part of the pipeline) | measured | |",
+              "|---|---|---|"]
+    for row in million:
+        worst_p99 = max(row[n]["p99_ms"] for n in ("unfiltered", "filter_50pct", "filter_10pct", "filter_1pct"))
+        worst_recall = min(row[n]["recall_at_10"] for n in ("unfiltered", "filter_50pct", "filter_10pct",
+                                                              "filter_1pct"))
+        lines.append(f"| recall@10 >= 0.98 and p99 <= 100 ms, {row['index']} | worst recall {worst_recall:.3f}, "
+                     f"worst p99 {worst_p99} ms | {yes(worst_recall >= 0.98 and worst_p99 <= 100)} |")
+    if not million:
+        lines.append(f"| recall@10 >= 0.98 and p99 <= 100 ms | {NOT_MEASURED} `perf_index.py --sizes 1000000` | "
+                     "**not measured** |")
     return lines
 
 
@@ -99,24 +124,34 @@ def pipeline_section(r: dict) -> list[str]:
                      f"{e['p50_ms']} / {e['p99_ms']} | {row['add_or_edit_one_offer_embedding']['p50_ms']} | "
                      f"{row['fit_s_without_record_embedding']} | {row['rss_mb']} |")
     big = [row for row in r["rows"] if row["offers"] == 100_000]
+    lines += ["", "| target (100k offers, 2 cores) | measured | |", "|---|---|---|"]
     if big:
-        row = big[0]
+        row = big[-1]
         p99, edit = row["paste_need_explained_top10"]["p99_ms"], row["add_or_edit_one_offer_without_embedding"]
-        lines += ["", "| target (100k offers, 2 cores) | measured | |", "|---|---|---|",
-                  f"| paste-need -> explained top-10 with criteria, p99 <= 100 ms | {p99} ms | {yes(p99 <= 100)} |",
-                  f"| add or edit one offer <= 100 ms plus its embedding | p99 {edit['p99_ms']} ms | "
-                  f"{yes(edit['p99_ms'] <= 100)} |"]
+        lines += [f"| paste-need -> explained top-10 with criteria, p99 <= 100 ms | {p99} ms | {yes(p99 <= 100)} |",
+                  f"| add or edit one offer <= 100 ms plus its embedding | p99 {edit['p99_ms']} ms without its "
+                  f"embedding | {yes(edit['p99_ms'] <= 100)} |"]
+    else:
+        lines += [f"| paste-need -> explained top-10 with criteria, p99 <= 100 ms | {NOT_MEASURED} "
+                  "`perf_pipeline.py --sizes 100000` | **not measured** |",
+                  f"| add or edit one offer <= 100 ms plus its embedding | {NOT_MEASURED} "
+                  "`perf_pipeline.py --sizes 100000` | **not measured** |"]
     return lines
 
 
 def peers_section(r: dict) -> list[str]:
     lines = ["### Side by side (`python evaluation/perf_peers.py`)", "", machine_line(r), "",
+             f"Index and search only: every system gets the same precomputed vectors ({r['model_id']}), so the "
+             "model's cost is left out (the embedding table above compares the model paths). Build: semmatch "
+             "builds its FAISS index, txtai its own; sentence-transformers has no index to build (a tensor), so "
+             "its build ratio reads n/a.", "",
              "| offers | system | build s | p50 / p95 / p99 ms | recall@10 plain / tie-tolerant | p50 vs semmatch | "
              "build vs semmatch |", "|---|---|---|---|---|---|---|"]
     for row in r["rows"]:
+        build_ratio = "n/a" if "sentence-transformers" in row["system"] else f"{row['build_ratio_to_semmatch']}x"
         lines.append(f"| {row['offers']:,} | {row['system']} | {row['build_s']} | {row['p50_ms']} / {row['p95_ms']} / "
                      f"{row['p99_ms']} | {row['recall_at_10']:.3f} / {row['recall_at_10_tie_tolerant']:.3f} | "
-                     f"{row['p50_ratio_to_semmatch']}x | {row['build_ratio_to_semmatch']}x |")
+                     f"{row['p50_ratio_to_semmatch']}x | {build_ratio} |")
     return lines
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+import ray  # the dev extra installs it (semmatch[ray]): a missing Ray fails here, it is not skipped
 from click.testing import CliRunner
 
 from semmatch.config import MatchConfig
@@ -16,7 +17,6 @@ from semmatch.embedder import make_embedder
 from semmatch.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
-ray = pytest.importorskip("ray", reason='the Ray extra is not installed: pip install "semmatch[ray]"')
 # A Ray run that cannot get its resources waits forever; fail instead (a 2-CPU node once deadlocked on a repartition)
 pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).parents[1]
@@ -72,6 +72,20 @@ def test_fill_cache_then_index_embeds_nothing_locally(local_ray, tmp_path):
     assert top.height == 3 and top["explanation"].null_count() == 0
 
 
+def test_ray_sends_only_what_the_cache_lacks(local_ray, tmp_path):
+    """A rerun after an interrupted or partial run: vectors already in the cache are not embedded again."""
+    from semmatch.distributed import fill_cache_on_ray
+
+    config = MatchConfig(model="test-keywords-cached", cache_dir=str(tmp_path / "cache"))
+    local = make_embedder(config)
+    local.embed(TEXTS[:15], role="corpus")  # as if a first run had stored these batches before it stopped
+    remote = fill_cache_on_ray(TEXTS, config, sentences=False, batch_size=4)
+    assert remote == len(set(TEXTS[15:]))
+    fresh = make_embedder(config)
+    assert np.allclose(fresh.embed(TEXTS, role="corpus"), KeywordEmbedder().embed(TEXTS, role="corpus"))
+    assert fresh.encoded_count == 0  # every vector came from the cache
+
+
 def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
     from semmatch.cli import main
 
@@ -87,5 +101,6 @@ def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "embedded on the cluster" in result.output and "index" in result.output
     again = runner.invoke(main, ["reindex", "--out", str(tmp_path / "idx"), "--db", db, "--ray", "auto"])
+    assert again.exit_code == 0, again.output
     assert "ray: 0 texts" in again.output, again.output  # the index's own model (from matcher.json), all cached
     assert Matcher.load(tmp_path / "idx", embedder=KeywordEmbedder()).records_.height == 40

@@ -60,14 +60,13 @@ def test_ann_recall_against_exact(data, options, minimum):
     rows, scores = reference(vectors, queries)
     plain, tolerant = recalls(index.search(queries, K), rows, scores, vectors, queries)
     assert plain >= minimum, (plain, tolerant)
-    assert tolerant >= plain
     flat = VectorIndex(vectors.shape[1])
     flat.add(ids, vectors)
     assert recalls(flat.search(queries, K), rows, scores, vectors, queries) == (1.0, 1.0)
 
 
-@pytest.mark.parametrize("kind,storage", [("flat", "float32"), ("flat", "sq8"), ("hnsw", "float32"),
-                                          ("ivf", "float32")])
+@pytest.mark.parametrize("kind,storage", [("flat", "float32"), ("flat", "fp16"), ("flat", "sq8"),
+                                          ("hnsw", "float32"), ("hnsw", "sq8"), ("ivf", "float32"), ("ivf", "sq8")])
 @pytest.mark.parametrize("share", [0.003, 0.3, 0.9])
 def test_filtered_search_is_exact_or_near_exact(data, kind, storage, share):
     """Small filters are scanned exactly on every kind; larger ones: exact on flat (masked product or selector),
@@ -82,7 +81,7 @@ def test_filtered_search_is_exact_or_near_exact(data, kind, storage, share):
     assert all(len(hits) == min(K, int(mask.sum())) for hits in found)
     rows, scores = reference(vectors, queries, mask)
     plain, tolerant = recalls(found, rows, scores, vectors, queries)
-    approximate = kind == "ivf" and share > 0.01 or storage == "sq8"  # sq8 scores are approximate themselves
+    approximate = kind == "ivf" and share > 0.01 or storage != "float32"  # compressed scores are approximate
     assert tolerant >= (0.97 if approximate else 1.0), (plain, tolerant)
     if not approximate:
         for hits, expected in zip(found, scores):

@@ -112,7 +112,7 @@ def _mapping(id_column: str | None, text_columns: tuple[str, ...], contact_colum
 @mapping_options
 @click.option("--model", help="Model name or folder (default e5-small).")
 @click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf", "auto"]),
-              help="flat = exact (default); auto = exact up to 200,000 records, ivf above.")
+              help="auto (default) = exact up to 200,000 records, ivf above; flat = always exact.")
 @click.option("--index-storage", type=click.Choice(["float32", "fp16", "sq8", "pq"]),
               help="Vector storage: float32 (default), fp16 (half), sq8 (a quarter), pq (ivf only).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")

@@ -37,7 +37,7 @@ class MatchConfig:
     query_prompt: str | None = None
     corpus_prompt: str | None = None
     batch_size: int = 32
-    index_kind: str = "flat"  # flat (exact), hnsw, ivf, or auto: exact up to auto_exact_max records, ivf above
+    index_kind: str = "auto"  # auto (default): exact up to auto_exact_max records, ivf above; or flat, hnsw, ivf
     index_storage: str = "float32"  # float32, fp16, sq8 (a quarter of the memory) or pq (ivf only)
     auto_exact_max: int = 200_000
     hnsw_m: int = 32

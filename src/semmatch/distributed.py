@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +67,13 @@ def connect(address: str | None, runtime_env: dict[str, Any] | None = None) -> N
         ray.init(address=address, runtime_env=runtime_env, ignore_reinit_error=True, log_to_driver=False)
 
 
-def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "corpus", batch_size: int = 256,
-                 concurrency: int | None = None, expected_model_id: str | None = None) -> np.ndarray:
-    """Embed texts on the connected Ray cluster; rows come back in the input order, as float32 unit vectors.
-    `expected_model_id`: refuse vectors a worker made with another model id (e.g. int8 on a CPU without VNNI)."""
+def iter_embedded_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "corpus", batch_size: int = 256,
+                         concurrency: int | None = None, expected_model_id: str | None = None
+                         ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Embed texts on the connected Ray cluster and yield (rows, vectors) batches as they arrive (rows index into
+    `texts`; float32 unit vectors), so a caller can store them at once instead of holding millions in memory.
+    `expected_model_id`: refuse vectors a worker made with another model id (e.g. int8 on a CPU without VNNI).
+    Raises ModelError at the end if some rows never came back."""
     ray = _ray()
     if not ray.is_initialized():
         connect(None)
@@ -88,28 +91,40 @@ def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "cor
         EmbedBatch, fn_constructor_args=(config.to_dict(), role), batch_size=batch_size, concurrency=workers,
         batch_format="numpy",
     )
-    out: np.ndarray | None = None
     seen = np.zeros(len(texts), dtype=bool)
     for batch in dataset.iter_batches(batch_size=4096, batch_format="numpy"):
         others = set(map(str, batch["model_id"])) - {expected_model_id} if expected_model_id else set()
         if others:
             raise ModelError(f"Ray workers embedded with {sorted(others)}, not {expected_model_id!r}: the workers "
                              "differ from this machine (model files, package versions or CPU features); align them")
-        vectors = np.asarray(np.stack(batch["vector"]), dtype=np.float32)
+        rows = np.asarray(batch["row"], dtype=np.int64)
+        seen[rows] = True
+        yield rows, np.asarray(np.stack(batch["vector"]), dtype=np.float32)
+    if not seen.all():
+        raise ModelError(f"Ray returned {int(seen.sum())} of {len(texts)} vectors; run the command again (the "
+                         "vectors that arrived are kept)")
+
+
+def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "corpus", batch_size: int = 256,
+                 concurrency: int | None = None, expected_model_id: str | None = None) -> np.ndarray:
+    """Embed texts on the connected Ray cluster; rows come back in the input order, as float32 unit vectors."""
+    out: np.ndarray | None = None
+    for rows, vectors in iter_embedded_on_ray(texts, config, role=role, batch_size=batch_size,
+                                              concurrency=concurrency, expected_model_id=expected_model_id):
         if out is None:
             out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        rows = np.asarray(batch["row"], dtype=np.int64)
         out[rows] = vectors
-        seen[rows] = True
-    if out is None or not seen.all():
-        raise ModelError(f"Ray returned {int(seen.sum())} of {len(texts)} vectors; run the command again")
+    if out is None:  # not reached: the iterator raises when rows are missing
+        raise ModelError("Ray returned no vectors; run the command again")
     return out
 
 
 def fill_cache_on_ray(texts: Sequence[str], config: MatchConfig, *, sentences: bool = True, batch_size: int = 256,
                       concurrency: int | None = None) -> int:
     """Embed on Ray what the local cache lacks: the texts (corpus role) and, for explanations, their sentences
-    (query role). Returns how many texts were embedded remotely. Indexing afterwards finds every vector cached."""
+    (query role). Each batch is written to the cache as it arrives, so memory stays flat for millions of texts and
+    an interrupted run resumes where it stopped. Returns how many texts were embedded remotely. Indexing afterwards
+    finds every vector cached."""
     if not config.use_cache:
         raise ConfigError("the Ray path writes its vectors to the embedding cache: do not switch the cache off")
     embedder = make_embedder(config)
@@ -127,10 +142,10 @@ def fill_cache_on_ray(texts: Sequence[str], config: MatchConfig, *, sentences: b
         missing = [t for t in wanted if keys[t] not in present]
         if not missing:
             continue
-        vectors = embed_on_ray(missing, config, role=role, batch_size=batch_size, concurrency=concurrency,
-                               expected_model_id=embedder.model_id)
-        cache.put_many(embedder.model_id, {keys[t]: v for t, v in zip(missing, vectors)})
-        embedded += len(missing)
+        for rows, vectors in iter_embedded_on_ray(missing, config, role=role, batch_size=batch_size,
+                                                  concurrency=concurrency, expected_model_id=embedder.model_id):
+            cache.put_many(embedder.model_id, {keys[missing[r]]: v for r, v in zip(rows.tolist(), vectors)})
+            embedded += len(rows)
     return embedded
 
 

@@ -1,10 +1,11 @@
 """VectorIndex: FAISS inner-product search over unit vectors, keyed by the user's string ids.
 
-Kinds: "flat" (exact, default), "hnsw" (graph ANN), "ivf" (inverted lists ANN) and "auto" (exact up to
-`auto_exact_max` records, ivf above: chosen when the index is first filled). Storage: float32, fp16 (half the memory),
-sq8 (a quarter) or pq (ivf only, 48 bytes a vector). Records can be added, updated and removed one at a time without a
-rebuild. Filtered searches stay correct: a filter keeping few records is scanned exactly; a larger one is passed to
-FAISS as a bitmap selector (an ivf index probes more lists the fewer records it keeps).
+Kinds: "flat" (exact, this class's default), "hnsw" (graph ANN), "ivf" (inverted lists ANN) and "auto" (the
+matcher's default: exact up to `auto_exact_max` records, ivf above, chosen when the index is first filled).
+Storage: float32, fp16 (half the memory), sq8 (a quarter) or pq (ivf only, 48 bytes a vector). Records can be
+added, updated and removed one at a time without a rebuild. Filtered searches stay correct: a filter keeping few
+records is scanned exactly; a larger one is passed to FAISS as a bitmap selector (an ivf index probes more lists,
+an hnsw index widens its beam, the fewer records it keeps).
 Saved as files: the FAISS index, JSON metadata (model, dimension, prompts,
 created time, checksums) and the id map as parquet. Never pickle.
 """

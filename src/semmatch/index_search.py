@@ -98,13 +98,16 @@ class FaissSearch:
         selector = None
         if allowed is not None:  # live ids only, so tombstones are excluded too
             bitmap = np.packbits(allowed, bitorder="little")
-            selector = faiss.IDSelectorBitmap(self._next_id, faiss.swig_ptr(bitmap))
+            selector = faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(bitmap))  # size in bytes
             selector._bitmap_ref = bitmap  # FAISS reads the numpy buffer: keep it alive
         elif self._tombstones:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(sorted(self._tombstones), np.int64)))
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW()
-            params.efSearch = self.params["hnsw_ef_search"]
+            ef = self.params["hnsw_ef_search"]
+            if count is not None:  # the walk meets filtered-out nodes too: widen the beam as the filter narrows
+                ef = math.ceil(ef * len(self) / max(count, 1))
+            params.efSearch = min(ef, max(len(self), self.params["hnsw_ef_search"]))
         elif self.kind == "ivf":
             params = faiss.SearchParametersIVF()
             nprobe = self.params["ivf_nprobe"]
