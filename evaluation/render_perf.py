@@ -67,8 +67,9 @@ def embedding_section(r: dict) -> list[str]:
         vnni = bool(isa & {"avx512_vnni", "avx_vnni", "amx_int8"})
         spread = [max(v) / min(v) - 1 for p in paths.values() for k, v in p.items() if k.endswith("_rounds")]
         lines += ["", f"Why it stops there: ONNX Runtime's profiler (offer texts, int8) puts {in_int8:.0%} of the node "
-                  f"time in the int8 matrix products (activation quantization included) and the rest in fp32 "
-                  f"operators that int8 weights do not speed up: {listed}. "
+                  f"time in the int8 matrix products (DynamicQuantizeMatMul, MatMulIntegerToFloat: activation "
+                  f"quantization included) and the rest in fp32 operators that int8 weights do not speed up "
+                  f"(node time by operator: {listed}). "
                   + ("This CPU has VNNI, so an int8 product could run up to 4x the fp32 rate; " if vnni else
                      "This CPU has no VNNI (int8 products gain less and use 7-bit weights); ")
                   + f"but a {HIDDEN}-wide model leaves matrices too small to reach it, and the layer norms, "
@@ -144,7 +145,9 @@ def peers_section(r: dict) -> list[str]:
              f"Index and search only: every system gets the same precomputed vectors ({r['model_id']}), so the "
              "model's cost is left out (the embedding table above compares the model paths). Build: semmatch "
              "builds its FAISS index, txtai its own; sentence-transformers has no index to build (a tensor), so "
-             "its build ratio reads n/a.", "",
+             "its build ratio reads n/a. txtai's faiss backend builds an approximate IVF index by default (see its "
+             "recall), while semmatch's auto index stays exact below 200,000 records; semmatch's IVF rows at 1M are "
+             "in the index table above.", "",
              "| offers | system | build s | p50 / p95 / p99 ms | recall@10 plain / tie-tolerant | p50 vs semmatch | "
              "build vs semmatch |", "|---|---|---|---|---|---|---|"]
     for row in r["rows"]:
