@@ -1,6 +1,6 @@
 """Index build time, memory, single-query latency and recall@10 against exact search, at 10k / 100k / 1M offers.
 
-    python evaluation/perf_index.py                      # 10k, 100k, 1M: about 25 minutes on 2 cores
+    python evaluation/perf_index.py                      # 10k, 100k, 1M: about 10 minutes on 2 cores (cache warm)
     python evaluation/perf_index.py --sizes 10000        # quick
 
 Vectors: real int8 e5 embeddings up to 100k (every text embedded, cached), derived from real sentence vectors at

@@ -103,14 +103,15 @@ def main() -> None:
     parser.add_argument("--real-max", type=int, default=100_000, help="embed every text up to this size")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--edits", type=int, default=40)
+    parser.add_argument("--name", default="perf_pipeline", help="results/<name>.json (e.g. for a repeat run)")
     args = parser.parse_args()
     result = {"machine": machine_info(), "model": "e5-small-int8", "rows": []}
     for n in args.sizes:
         row = bench(n, args.real_max, args.queries, args.edits)
         print(row, flush=True)
         result["rows"].append(row)
-        write_result("perf_pipeline", result)
-    print(write_result("perf_pipeline", result))
+        write_result(args.name, result)
+    print(write_result(args.name, result))
 
 
 if __name__ == "__main__":

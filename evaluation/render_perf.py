@@ -165,6 +165,13 @@ def main() -> None:
         result = load(name)
         if result is not None:
             sections += render(result) + [""]
+        repeat = load("perf_pipeline_repeat_100k") if name == "perf_pipeline" else None
+        for row in (repeat or {}).get("rows", []):
+            q, e = row["paste_need_explained_top10"], row["add_or_edit_one_offer_without_embedding"]
+            sections += [f"A repeat run at {row['offers']:,} offers (`python evaluation/perf_pipeline.py --sizes "
+                         f"{row['offers']} --name perf_pipeline_repeat_100k`): explained top-10 p50 / p95 / p99 "
+                         f"{q['p50_ms']} / {q['p95_ms']} / {q['p99_ms']} ms, add/edit one offer p99 {e['p99_ms']} ms "
+                         "without its embedding.", ""]
     readme = HERE / "README.md"
     text = readme.read_text(encoding="utf-8")
     head, rest = text.split(START, 1)
