@@ -143,8 +143,10 @@ def main() -> None:
 
     tokenizer = Tokenizer.from_file(str(Path(prepare_model("e5-small-int8")) / "tokenizer.json"))
     for name, texts in sets.items():
-        tokens = [len(e.ids) for e in tokenizer.encode_batch(["query: " + t for t in texts])]
+        prompt = embedders["sentence-transformers fp32"].prompt_for("corpus")  # as embedded above
+        tokens = [len(e.ids) for e in tokenizer.encode_batch([prompt + t for t in texts])]
         result["texts"][name]["mean_tokens"] = round(float(np.mean(tokens)), 1)
+        result["texts"][name]["mflops_per_token"] = round(flops_per_token(float(np.mean(tokens))) / 1e6, 1)
         for row in result["paths"].values():
             rate = row[f"{name}_texts_per_s"] * float(np.mean(tokens))
             row[f"{name}_gflops"] = round(rate * flops_per_token(float(np.mean(tokens))) / 1e9, 1)

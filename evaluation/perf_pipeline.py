@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=40)
     parser.add_argument("--name", default="perf_pipeline", help="results/<name>.json (e.g. for a repeat run)")
     args = parser.parse_args()
-    result = {"machine": machine_info(), "model": "e5-small-int8", "rows": []}
+    result = {"machine": machine_info(), "model": "e5-small-int8", "model_id": fast_embedder().model_id, "rows": []}
     for n in args.sizes:
         row = bench(n, args.real_max, args.queries, args.edits)
         print(row, flush=True)

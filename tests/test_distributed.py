@@ -86,6 +86,26 @@ def test_ray_sends_only_what_the_cache_lacks(local_ray, tmp_path):
     assert fresh.encoded_count == 0  # every vector came from the cache
 
 
+def test_batches_that_arrived_are_kept_when_a_run_breaks_off(tmp_path, monkeypatch):
+    """Each batch goes to the cache as it arrives: a run that fails after its first batch keeps that batch."""
+    import tests.fake_plugin  # noqa: F401  (registers test-keywords-cached)
+    from semmatch import distributed
+    from semmatch.errors import ModelError
+
+    def first_batch_then_failure(texts, config, **_):
+        rows = np.arange(10)
+        yield rows, KeywordEmbedder().embed([texts[r] for r in rows], role="corpus")
+        raise ModelError("Ray returned 10 of 40 vectors")
+
+    monkeypatch.setattr(distributed, "iter_embedded_on_ray", first_batch_then_failure)
+    config = MatchConfig(model="test-keywords-cached", cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(ModelError, match="10 of 40"):
+        distributed.fill_cache_on_ray(TEXTS, config, sentences=False)
+    fresh = make_embedder(config)
+    fresh.embed(TEXTS, role="corpus")
+    assert fresh.encoded_count == len(set(TEXTS)) - 10  # the first ten came from the cache
+
+
 def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
     from semmatch.cli import main
 
