@@ -108,14 +108,11 @@ def iter_embedded_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Rol
 def embed_on_ray(texts: Sequence[str], config: MatchConfig, *, role: Role = "corpus", batch_size: int = 256,
                  concurrency: int | None = None, expected_model_id: str | None = None) -> np.ndarray:
     """Embed texts on the connected Ray cluster; rows come back in the input order, as float32 unit vectors."""
-    out: np.ndarray | None = None
-    for rows, vectors in iter_embedded_on_ray(texts, config, role=role, batch_size=batch_size,
-                                              concurrency=concurrency, expected_model_id=expected_model_id):
-        if out is None:
-            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    batches = list(iter_embedded_on_ray(texts, config, role=role, batch_size=batch_size, concurrency=concurrency,
+                                        expected_model_id=expected_model_id))  # raises unless every row came back
+    out = np.zeros((len(texts), batches[0][1].shape[1]), dtype=np.float32)
+    for rows, vectors in batches:
         out[rows] = vectors
-    if out is None:  # not reached: the iterator raises when rows are missing
-        raise ModelError("Ray returned no vectors; run the command again")
     return out
 
 
