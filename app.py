@@ -5,7 +5,11 @@ binding from .streamlit/config.toml and refuses to serve without a login on anot
 environment:
 SEMMATCH_DATABASE_URL (store), SEMMATCH_INDEX_ROOT (index folders), SEMMATCH_MODEL (model name, also a fine-tuned
 one under models/), SEMMATCH_CONFIG (a named weight set under models/<name>.json),
-SEMMATCH_APP_PASSWORD_HASH or `password_hash` in .streamlit/secrets.toml (login).
+SEMMATCH_APP_PASSWORD_HASH or `password_hash` in .streamlit/secrets.toml (login), SEMMATCH_LOGIN_LIMITS_CLIENT and
+SEMMATCH_LOGIN_LIMITS_ALL (login throttling, see semmatch.auth).
+
+Record text (titles, descriptions, sentences, conditions, ids) and error messages quoting it are shown as plain text:
+every such string goes through `plain` before it reaches st.markdown, st.caption, st.success/st.error or a label.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import os
 import polars as pl
 import streamlit as st
 
-from semmatch.auth import configured_hash, is_local_address, verify_password
+from semmatch.app_login import login_gate, t
+from semmatch.auth import is_local_address
 from semmatch.config import MatchConfig, resolve_config
 from semmatch.criteria import CRITERIA, Criteria
-from semmatch.errors import SemmatchError
+from semmatch.errors import SemmatchError, TextTooLongError
 from semmatch.fields import OFFER_TYPES
-from semmatch.i18n import TEXT
+from semmatch.i18n import plain
+from semmatch.io import READERS, read_table
 from semmatch.schema import ColumnMapping, row_errors
 from semmatch.workspace import Workspace
 
@@ -37,33 +43,6 @@ def workspace() -> Workspace:
     config = config.with_options(model=os.environ.get("SEMMATCH_MODEL"))
     return Workspace(os.environ.get("SEMMATCH_DATABASE_URL"), os.environ.get("SEMMATCH_INDEX_ROOT",
                                                                              "models/workspace"), config)
-
-
-def t(key: str) -> str:
-    return TEXT[st.session_state.get("lang", "de")][key]
-
-
-def login_gate() -> bool:
-    try:
-        secrets = dict(st.secrets)
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        secrets = {}
-    stored = configured_hash(secrets)
-    if stored is None:
-        if not is_local_address(st.get_option("server.address")):
-            st.error(t("not_local"))
-            return False
-        st.caption("🔒 " + t("local_only"))
-        return True
-    if st.session_state.get("authenticated"):
-        return True
-    password = st.text_input(t("login"), type="password", key="password")
-    if st.button(t("login_button"), key="login"):
-        if verify_password(password, stored):
-            st.session_state["authenticated"] = True
-            st.rerun()
-        st.error(t("wrong"))
-    return False
 
 
 def criteria_form(prefix: str, kind: str, defaults: Criteria | None = None) -> Criteria:
@@ -94,25 +73,27 @@ def criteria_form(prefix: str, kind: str, defaults: Criteria | None = None) -> C
 def show_explanation(row: dict) -> None:
     explanation = json.loads(row["explanation"])
     if explanation.get("key_sentence"):
-        st.markdown(f"> **{explanation['key_sentence']['match']}**")
+        st.markdown(f"> **{plain(explanation['key_sentence']['match'])}**")
     for pair in explanation["evidence"][:3]:
-        st.markdown(f"- „{pair['query']}“ ↔ **„{pair['match']}“** ({pair['similarity']:.2f})")
+        st.markdown(f"- „{plain(pair['query'])}“ ↔ **„{plain(pair['match'])}“** ({pair['similarity']:.2f})")
     skills = explanation["skills"]
     if skills["found"] or skills["missing"]:
-        st.markdown(f"✅ {t('skills_found')}: {', '.join(skills['found']) or '–'} · "
-                    f"❌ {t('skills_missing')}: {', '.join(skills['missing']) or '–'}")
+        st.markdown(f"✅ {t('skills_found')}: {plain(', '.join(skills['found'])) or '–'} · "
+                    f"❌ {t('skills_missing')}: {plain(', '.join(skills['missing'])) or '–'}")
     facts = []
     if explanation["remote"]:
         facts.append("remote")
     elif explanation["distance_km"] is not None:
         facts.append(f"{t('distance')}: {explanation['distance_km']:g} km")
     if explanation["time"] and explanation["time"].get("overlap"):
-        facts.append(f"{t('time')}: {explanation['time']['from'] or '…'} – {explanation['time']['until'] or '…'}")
+        facts.append(f"{t('time')}: {plain(explanation['time']['from'] or '…')} – "
+                     f"{plain(explanation['time']['until'] or '…')}")
     if explanation.get("condition"):
-        facts.append(f"⚠ {explanation['condition']}")
+        facts.append(f"⚠ {plain(explanation['condition'])}")
     st.caption(" · ".join(facts))
-    st.caption("Score: " + ", ".join(f"{k} {v:.3f}" for k, v in explanation["components"].items() if v is not None)
-               + " · " + ", ".join(f"{k}: {v}" for k, v in explanation["criteria"].items()))
+    st.caption("Score: " + ", ".join(f"{plain(k)} {v:.3f}" for k, v in explanation["components"].items()
+                                     if v is not None)
+               + " · " + ", ".join(f"{plain(k)}: {plain(v)}" for k, v in explanation["criteria"].items()))
 
 
 def log_shown(result: pl.DataFrame, record_id: str | None, prefix: str) -> None:
@@ -147,8 +128,8 @@ def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Cr
             flags.append(f"· {t('already_contacted')} ({row['times_contacted']})")
         if row.get("already_placed"):
             flags.append(f"✔ {t('already_placed')}")
-        place = f" · {row['town']}" if row.get("town") else ""
-        label = f"#{row['rank']} · {pct} · {row.get('title') or row['id']}{place} {' '.join(flags)}"
+        place = f" · {plain(row['town'])}" if row.get("town") else ""
+        label = f"#{row['rank']} · {pct} · {plain(row.get('title') or row['id'])}{place} {' '.join(flags)}"
         with st.expander(label, expanded=row["rank"] <= 3):
             show_explanation(row)
             if need_id is None:
@@ -164,12 +145,12 @@ def shortlist(result: pl.DataFrame, need_id: str | None, text: str, criteria: Cr
                     try:
                         ws.decide(*pair, action, reason=reason if action == "declined" else None,
                                   decided_by=st.session_state.get("user") or "app")
-                        st.success(f"{t('recorded')}: {pair[0]} / {pair[1]} → {t(action)}")
+                        st.success(f"{t('recorded')}: {plain(pair[0])} / {plain(pair[1])} → {t(action)}")
                     except SemmatchError as exc:
-                        st.error(str(exc))
+                        st.error(plain(exc))
             if prefix == "need" and row.get("times_contacted") or st.session_state.get(f"{key}_shown_contact"):
                 try:
-                    st.caption(f"{t('contact')}: " + ", ".join(ws.store.contact("offers", row["id"]).values()))
+                    st.caption(f"{t('contact')}: " + plain(", ".join(ws.store.contact("offers", row["id"]).values())))
                 except SemmatchError:
                     pass
 
@@ -252,20 +233,18 @@ def offers_page() -> None:
         st.session_state["offer_result"] = (text, offer_id, result)
     stored = st.session_state.get("offer_result")
     if stored and stored[0] == text:
-        shortlist(stored[2], stored[1], text, criteria, "offer")
+        shortlist(ws.still_shown(stored[2], "needs"), stored[1], text, criteria, "offer")  # not erased since
 
 
 def data_page() -> None:
     ws = workspace()
     kind = st.radio(t("kind"), ["offers", "needs"], horizontal=True, key="data_kind")
-    upload = st.file_uploader(t("upload"), type=["csv", "parquet"], key="data_upload")
+    upload = st.file_uploader(t("upload"), type=[s.lstrip(".") for s in READERS], key="data_upload")
     if upload is not None:
-        raw = upload.getvalue()
-        try:
-            frame = (pl.read_parquet(raw) if upload.name.endswith(".parquet")
-                     else pl.read_csv(raw, infer_schema=False))
-        except pl.exceptions.PolarsError as exc:
-            st.error(f"{upload.name}: {exc}")
+        try:  # the CLI's reader: BOM, UTF-8 check, CSV/TSV/Parquet/JSON, errors naming the file
+            frame = read_table(upload.name, content=upload.getvalue())
+        except SemmatchError as exc:
+            st.error(plain(exc))
             return
         st.caption(t("preview"))
         st.dataframe(frame.head(20).to_pandas(), hide_index=True)
@@ -286,9 +265,9 @@ def data_page() -> None:
             try:
                 counts = ws.import_frame(kind, frame, mapping, upload.name,
                                          progress=lambda share, label: bar.progress(min(share, 1.0), text=label))
-                st.success(f"{t('imported')}: {counts}")
+                st.success(f"{t('imported')}: {plain(counts)}")
             except SemmatchError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
     with st.expander(t("single")):
         with st.form(f"single_{kind}"):
             record_id = st.text_input("id", key="single_id")
@@ -302,15 +281,15 @@ def data_page() -> None:
             record = {"id": record_id, **{k: v.strip() for k, v in given.items() if v and v.strip()}}
             try:
                 outcome = ws.save_record(kind, record)
-                st.success(f"{record_id}: {outcome}")
+                st.success(plain(f"{record_id}: {outcome}"))
             except SemmatchError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
         ids = ws.store.records(kind)["id"].to_list()
         if ids:
             chosen = st.selectbox(t("archive"), ids, key="archive_pick")
             if st.button(t("archive"), key="archive_button"):
                 ws.archive(kind, chosen)
-                st.success(f"{chosen}: archived")
+                st.success(plain(f"{chosen}: archived"))
 
 
 def evaluation_page() -> None:
@@ -354,6 +333,8 @@ def unmet_needs(decision_count: int, need_count: int) -> pl.DataFrame:
 
 def main() -> None:
     st.set_page_config(page_title="semmatch", page_icon="🤝", layout="wide")
+    if not is_local_address(st.get_option("server.address")):
+        st.set_option("client.showErrorDetails", "none")  # served on a network: no tracebacks for visitors
     st.session_state.setdefault("lang", "de")
     st.sidebar.radio("Sprache / Language", ["de", "en"], key="lang", horizontal=True)
     st.title(t("title"))
@@ -364,8 +345,11 @@ def main() -> None:
     choice = st.sidebar.radio(t("page"), list(pages), key=f"page_{st.session_state['lang']}")
     try:
         pages[choice]()
+    except TextTooLongError as exc:
+        st.error(t("text_too_long").format(length=f"{exc.length:,}".replace(",", "."),
+                                           limit=f"{exc.limit:,}".replace(",", ".")))
     except SemmatchError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     st.sidebar.caption(f"{dt.date.today():%d.%m.%Y} · semmatch")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -53,8 +54,13 @@ def run_app() -> AppTest:
     return at
 
 
+def displayed(markdown: str) -> str:
+    """What a Markdown value shows: record text reaches the app backslash-escaped (semmatch.i18n.plain)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
 def expander_labels(at: AppTest) -> list[str]:
-    return [e.label for e in at.expander]
+    return [displayed(e.label) for e in at.expander]
 
 
 def test_paste_a_need_see_results_and_record_a_decision(app_env):
@@ -67,7 +73,7 @@ def test_paste_a_need_see_results_and_record_a_decision(app_env):
     assert not at.exception, at.exception
     labels = [label for label in expander_labels(at) if label.startswith("#")]
     assert labels and "Webentwicklerin" in labels[0]
-    assert any("WordPress" in m.value for m in at.markdown)  # explanation: the matching sentence
+    assert any("WordPress" in displayed(m.value) for m in at.markdown)  # explanation: the matching sentence
     at.button(key="need_save").click().run()
     assert any("Gespeichert als" in s.value for s in at.success)
     at.button(key="need_O1_contacted").click().run()
@@ -106,7 +112,7 @@ def test_offers_page_finds_needs(app_env):
     at.button(key="offer_search").click().run()
     assert not at.exception, at.exception
     assert any("Website-Relaunch" in label for label in expander_labels(at))
-    assert any("zuerst speichern" in c.value for c in at.caption)  # a pasted profile cannot carry decisions
+    assert any("zuerst speichern" in displayed(c.value) for c in at.caption)  # a pasted profile cannot carry decisions
 
 
 def test_offers_page_records_a_decision_for_a_stored_offer(app_env):
@@ -198,3 +204,38 @@ def test_local_address_check_and_contact_cap_setting(monkeypatch):
     monkeypatch.setenv("SEMMATCH_CONTACT_CAP", "viele")
     with pytest.raises(ConfigError):
         contact_cap_from_env()
+
+
+PIXEL = "![p](http://127.0.0.1:8765/pixel.png)"
+PHISH = "[Phish](http://evil.example/login)"
+
+
+def rendered_html(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def test_record_text_is_shown_as_plain_text_not_markdown(app_env):
+    """Issue 15 item 4b: an offer's title, description and condition reach st.markdown, st.caption and expander
+    labels; no image may load and no link may render from them, and the text stays readable as written."""
+    _, db = app_env
+    with Store(db) as store:
+        store.upsert_record("offers", {"id": "O9", "title": f"{PHISH} {PIXEL}",
+                                       "description": f"Website mit WordPress {PIXEL} und {PHISH} <b>fett</b>.",
+                                       "condition": f"wenn {PHISH} klappt", "town": f"Aachen {PIXEL}"})
+    at = run_app()
+    at.text_area(key="need_text").input(f"Website WordPress {PHISH}")
+    at.button(key="need_search").click().run()
+    assert not at.exception, at.exception
+    label = next(e.label for e in at.expander if "Phish" in e.label)
+    values = ([label] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+              + [s.value for s in at.success] + [e.value for e in at.error])
+    for value in values:
+        html = rendered_html(value)
+        assert "<a " not in html and "<img" not in html and "<b>" not in html, value
+        assert not re.search(r"(?i)https?://|www\.|\w@\w", html), value  # nothing GFM would autolink either
+    visible = rendered_html(label).replace("\u2060", "")  # an invisible word joiner keeps URLs from linking
+    assert PHISH in visible and PIXEL in visible  # readable as written, only inert
+    assert any("evil.example/login" in rendered_html(m.value) for m in at.markdown)  # the evidence, escaped
+    assert any("wenn [Phish]" in rendered_html(c.value) for c in at.caption)  # the condition, escaped

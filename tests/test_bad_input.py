@@ -4,6 +4,8 @@ normalisation) or raise a clear semmatch error naming where; nothing is left hal
 from __future__ import annotations
 
 import csv
+import time
+import unicodedata
 
 import polars as pl
 import pytest
@@ -11,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from semmatch import MatchConfig, Matcher
-from semmatch.errors import ConfigError, DataValidationError, SemmatchError
+from semmatch.errors import ConfigError, DataValidationError, SemmatchError, TextTooLongError
 from semmatch.io import read_table
-from semmatch.schema import validate_records
+from semmatch.schema import MAX_TEXT_CHARS, validate_records
 from semmatch.store import Store
 from tests.conftest import KeywordEmbedder
 
@@ -79,15 +81,21 @@ def test_matcher_answers_or_refuses_clearly(small_matcher, text, k):
         assert "k must be a positive integer" in str(exc) and k < 1
         return
     except DataValidationError as exc:
-        assert "empty or holds a NUL byte" in str(exc) and (not text.strip() or "\x00" in text)
+        visible = any(unicodedata.category(c)[0] not in "CZ" for c in text)  # letters, digits, marks, symbols ...
+        assert ("empty text" in str(exc) and not visible) or ("NUL byte" in str(exc) and "\x00" in text)
         return
     assert k >= 1 and result.height <= min(k, 3)
     assert result["explanation"].is_not_null().all()
 
 
-def test_a_one_megabyte_text_is_matched_and_explained_boundedly(small_matcher):
+def test_a_one_megabyte_text_is_refused_at_once_and_one_at_the_cap_is_explained_boundedly(small_matcher):
     huge = ("Wir suchen Hilfe bei der Website. " * 31000)[:1_000_000]
-    result = small_matcher.match(huge, 2)
+    started = time.perf_counter()
+    with pytest.raises(TextTooLongError) as info:
+        small_matcher.match(huge, 2)
+    assert time.perf_counter() - started < 0.5  # refused before embedding (15 s on 2 cores before the cap)
+    assert (info.value.length, info.value.limit) == (1_000_000, MAX_TEXT_CHARS) and "20,000" in str(info.value)
+    result = small_matcher.match(huge[:MAX_TEXT_CHARS], 2)
     assert result["id"][0] == "O1"
     assert len(result["explanation"][0]) < 20_000  # evidence is capped, not one entry per sentence
 

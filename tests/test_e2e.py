@@ -1,5 +1,7 @@
 """End to end in a real browser: `streamlit run app.py` on localhost, driven by headless Chromium (Debian's chromium
 with playwright). Paste a need, see the shortlist, record a decision, find it in the database, save a screenshot.
+One offer carries Markdown that would load an image from a local HTTP server and render a phishing link: the server
+must get no request and the page must hold no such link or image (issue 15 item 4b).
 
 Skips, with the reason printed, where chromium or playwright is missing (`make test` installs both)."""
 
@@ -10,8 +12,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -37,8 +41,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Recorder(BaseHTTPRequestHandler):
+    """Answers every GET with a 1x1 GIF and records the path: a request means the browser fetched record Markdown."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        Recorder.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/gif")
+        self.end_headers()
+        self.wfile.write(b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00"
+                         b"\x01\x00\x00\x02\x02D\x01\x00;")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
-def running_app(tmp_path_factory):
+def pixel_server():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", Recorder.requests
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory, pixel_server):
     browser = chromium_path()
     if browser is None:
         print("SKIP reason: no chromium on PATH (apt-get install chromium)")
@@ -46,12 +77,15 @@ def running_app(tmp_path_factory):
     pytest.importorskip("playwright", reason="playwright is not installed (pip install playwright)")
     tmp = tmp_path_factory.mktemp("e2e")
     db = f"sqlite:///{tmp / 'app.db'}"
+    pixel = f"![p]({pixel_server[0]}/pixel.png)"
+    phish = "[Phish](http://evil.example/login)"
     offers = pl.DataFrame({
-        "offer_id": ["O1", "O2", "O3"], "title": ["Webentwicklerin", "Fahrer", "Datenanalyst"],
+        "offer_id": ["O1", "O2", "O3", "O4"],
+        "title": ["Webentwicklerin", "Fahrer", "Datenanalyst", f"{phish} {pixel}"],
         "description": ["Ich baue eine Website mit WordPress.", "Fahrdienst mit dem Auto für Senioren.",
-                        "Python und Statistik für Daten."],
-        "plz": ["52062", "52249", "10117"], "remote_ok": ["true", "false", "true"],
-        "contact_email": ["anna@example.org", "bernd@example.org", "cem@example.org"],
+                        "Python und Statistik für Daten.", f"Website {pixel} hier {phish} anmelden."],
+        "plz": ["52062", "52249", "10117", "52062"], "remote_ok": ["true", "false", "true", "true"],
+        "contact_email": ["anna@example.org", "bernd@example.org", "cem@example.org", "dora@example.org"],
     })
     offers.write_csv(tmp / "offers.csv")
     pl.DataFrame({"need_id": ["N1"], "description": ["Website mit WordPress"], "plz": ["52062"]}).write_csv(
@@ -84,10 +118,11 @@ def running_app(tmp_path_factory):
     server.wait(timeout=20)
 
 
-def test_browser_paste_need_see_results_record_decision(running_app):
+def test_browser_paste_need_see_results_record_decision(running_app, pixel_server):
     from playwright.sync_api import expect, sync_playwright
 
     url, db, browser_path = running_app
+    pixel_url, pixel_requests = pixel_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
@@ -98,6 +133,12 @@ def test_browser_paste_need_see_results_record_decision(running_app):
         need.press("Control+Enter")
         page.get_by_role("button", name="Passende Angebote finden").click()
         expect(page.get_by_text("Webentwicklerin").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Datenanalyst").first).to_be_visible(timeout=30_000)  # all 4 rendered
+        page.wait_for_timeout(1500)  # time for any image the page would load
+        assert pixel_requests == []  # the browser fetched nothing the record named
+        assert page.locator(f'img[src^="{pixel_url}"]').count() == 0
+        assert page.locator('a[href^="http://evil.example"]').count() == 0  # the record's link is text
+        expect(page.get_by_text("[Phish](http:").first).to_be_visible()  # shown as written, inert
         page.get_by_role("button", name="Bedarf speichern").click()
         expect(page.get_by_text("Gespeichert als").first).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="Kontaktiert").first.click()
@@ -111,3 +152,4 @@ def test_browser_paste_need_see_results_record_decision(running_app):
     assert log.height == 1 and log["action"][0] == "contacted" and log["offer_id"][0] == "O1"
     assert "O1" in full_log.filter(pl.col("action") == "shown")["offer_id"].to_list()
     assert (SCREENSHOT_DIR / "e2e_shortlist.png").stat().st_size > 10_000
+    assert pixel_requests == []

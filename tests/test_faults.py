@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from semmatch import MatchConfig, Matcher
-from semmatch.errors import IndexCorruptError
+from semmatch.atomic import folder_lock
+from semmatch.errors import FolderBusyError, IndexCorruptError
 from semmatch.store import Store
 from tests.conftest import KeywordEmbedder
 
@@ -52,13 +54,20 @@ if stage == "writing":
         original(self, folder)
         os.kill(os.getpid(), signal.SIGKILL)  # staging folder half done
     index_module.VectorIndex.write_files = write_then_die
-else:
+elif stage == "swapping":
     def swap_then_die(staging, target):
         from pathlib import Path
         target = Path(target)
         target.rename(target.with_name(f".{target.name}.old-{os.getpid()}"))
         os.kill(os.getpid(), signal.SIGKILL)  # between the two renames: no folder at the target
     atomic.replace_dir_atomically = swap_then_die  # what atomic_directory calls
+else:
+    def swapped_then_die(staging, target):
+        backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(backup)
+        staging.rename(target)
+        os.kill(os.getpid(), signal.SIGKILL)  # the new folder in place, the old one not yet removed
+    atomic.replace_dir_atomically = swapped_then_die
 matcher.save(sys.argv[1])
 """
 
@@ -86,15 +95,54 @@ def test_kill_during_import_leaves_the_previous_records(tmp_path):
         assert store.import_file("offers", tmp_path / "big.csv")["inserted"] == 5000  # and it is usable
 
 
-@pytest.mark.parametrize("stage", ["writing", "swapping"])
+@pytest.mark.parametrize("stage", ["writing", "swapping", "swapped"])
 def test_kill_during_index_save_leaves_the_previous_index(tmp_path, stage):
     folder = tmp_path / "idx"
     offers = pl.DataFrame({"id": ["O1", "O2"], "text": ["Website WordPress", "Fahrdienst Auto"]})
     Matcher(MatchConfig(mode="dense"), embedder=KeywordEmbedder()).fit(offers).save(folder)
     run_and_get_killed(KILL_DURING_SAVE, folder, stage)
-    matcher = Matcher.load(folder, embedder=KeywordEmbedder())  # the previous index, complete
-    assert sorted(matcher.index_.ids) == ["O1", "O2"]
+    matcher = Matcher.load(folder, embedder=KeywordEmbedder())  # the previous index (or the new one), complete
+    assert sorted(matcher.index_.ids) == ["O1", "O2"] + (["O9"] if stage == "swapped" else [])
     assert matcher.match("Website", k=1)["id"][0] == "O1"
+    matcher.save(folder)  # the next save clears what the killed writer left (its staging or backup folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".idx.semmatch-lock", "idx"]
+
+
+HOLD_LOCK = """
+import os, signal, sys, time
+from pathlib import Path
+from semmatch.atomic import folder_lock
+
+with folder_lock(sys.argv[1]):
+    Path(sys.argv[2]).touch()
+    if sys.argv[3] == "die":
+        os.kill(os.getpid(), signal.SIGKILL)  # killed while holding the write lock
+    time.sleep(60)
+"""
+
+
+def test_a_writer_killed_while_holding_the_lock_does_not_block_the_next_one(tmp_path):
+    folder = tmp_path / "idx"
+    offers = pl.DataFrame({"id": ["O1"], "text": ["Website"]})
+    matcher = Matcher(MatchConfig(mode="dense"), embedder=KeywordEmbedder()).fit(offers).save(folder)
+    run_and_get_killed(HOLD_LOCK, folder, tmp_path / "held", "die")
+    with folder_lock(folder, timeout=5):  # the system released the dead process's lock
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(folder), str(tmp_path / "held2"), "hold"],
+                              cwd=ROOT)
+    try:
+        while not (tmp_path / "held2").exists():
+            assert holder.poll() is None
+            time.sleep(0.05)
+        with pytest.raises(FolderBusyError, match="being written by another semmatch process"):
+            with folder_lock(folder, timeout=0.3):
+                pass
+        loaded = Matcher.load(folder, embedder=KeywordEmbedder())  # readers do not wait for writers
+        assert loaded.index_.ids == ["O1"]
+    finally:
+        holder.kill()
+        holder.wait()
+    Matcher(MatchConfig(mode="dense"), embedder=KeywordEmbedder()).fit(offers).save(matcher)
 
 
 def test_corrupt_index_files_are_refused_with_a_rebuild_hint(tmp_path):

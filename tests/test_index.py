@@ -149,3 +149,56 @@ def test_invalid_metadata_is_reported_as_corrupt(tmp_path, data, content):
     (tmp_path / "idx" / META_FILE).write_text(content)
     with pytest.raises(IndexCorruptError, match="rebuild"):
         VectorIndex.load(tmp_path / "idx")
+
+
+# ------------------------------------------------- issue 15: format marker, one generation per load
+def test_saved_folders_carry_the_format_marker_and_a_new_generation_each_time(tmp_path, data):
+    ids, vectors, _ = data
+    index = VectorIndex(16, model_id="m")
+    index.add(ids[:10], vectors[:10])
+    index.save(tmp_path / "idx")
+    first = json.loads((tmp_path / "idx" / META_FILE).read_text())
+    assert first["format"] == "semmatch-index" and first["files"] == ["ids.parquet", "index.faiss"]
+    index.save(tmp_path / "idx")
+    assert json.loads((tmp_path / "idx" / META_FILE).read_text())["generation"] != first["generation"]
+
+
+def test_a_load_that_overlaps_a_save_is_read_again(tmp_path, data, monkeypatch):
+    ids, vectors, _ = data
+    folder = tmp_path / "idx"
+    old, new = VectorIndex(16, model_id="m"), VectorIndex(16, model_id="m")
+    old.add(ids[:5], vectors[:5])
+    new.add(ids[:8], vectors[:8])
+    old.save(folder)
+    read_once = VectorIndex.read_files.__func__
+    calls = []
+
+    def read_while_another_process_saves(cls, directory, expected_model_id=None):
+        result = read_once(cls, directory, expected_model_id)
+        calls.append(len(result))
+        if len(calls) == 1:
+            new.save(folder)  # a writer swaps the folder while this reader was reading
+        return result
+
+    monkeypatch.setattr(VectorIndex, "read_files", classmethod(read_while_another_process_saves))
+    assert len(VectorIndex.load(folder)) == 8 and calls == [5, 8]  # the mixed read is not returned
+
+    def fail_while_another_process_saves(cls, directory, expected_model_id=None):
+        calls.append("failed")
+        if calls.count("failed") == 1:
+            old.save(folder)
+            raise IndexCorruptError("FAISS holds 5 vectors but the id map 8")  # files of two generations
+        return read_once(cls, directory, expected_model_id)
+
+    monkeypatch.setattr(VectorIndex, "read_files", classmethod(fail_while_another_process_saves))
+    assert len(VectorIndex.load(folder)) == 5
+    calls.clear()
+
+    def always_corrupt(cls, directory, expected_model_id=None):
+        calls.append("corrupt")
+        raise IndexCorruptError("really corrupt")
+
+    monkeypatch.setattr(VectorIndex, "read_files", classmethod(always_corrupt))
+    with pytest.raises(IndexCorruptError, match="really corrupt"):
+        VectorIndex.load(folder)
+    assert calls == ["corrupt"]  # real corruption (nothing changed meanwhile) is raised at once

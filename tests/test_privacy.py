@@ -31,6 +31,8 @@ def populated(tmp_path, monkeypatch):
     register_embedder("cached-keywords", lambda config: CachedKeywords(
         cache=EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite")))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("SEMMATCH_CACHE_DIR", str(tmp_path / "default-cache"))
+    monkeypatch.chdir(tmp_path)  # forget also searches ./models
     offers = pl.DataFrame({"offer_id": ["O1", "O2"], "title": ["Website-Hilfe", "Fahrdienst"],
                            "description": [PROFILE, "Fahrdienst mit Auto für Senioren."],
                            "contact_name": [NAME, "B B"], "contact_email": [EMAIL, "b@example.org"],
@@ -74,7 +76,7 @@ def test_erasure_removes_a_person_everywhere(populated):
     profile_key = EmbeddingCache.key(CachedKeywords.model_id, "", PROFILE.split(". ")[0] + ".")
     assert cache.get_many([profile_key], 23)  # a sentence of the profile was cached for the explanation
 
-    report = ws.forget("offers", "O1", mlflow_artifacts=tmp_path / "mlartifacts")
+    report = ws.forget("offers", "O1")  # the artifacts are found from $MLFLOW_TRACKING_URI's runs
 
     assert report.database_rows > 0 and report.index_folders and report.cache_entries > 0 and report.mlflow_files
     leaks = [str(p) for p in files_under(*roots) if any(s in p.read_bytes() for s in SECRETS)]

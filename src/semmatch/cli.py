@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from semmatch.cli_types import FiniteFloat, normalised_id
 from semmatch.config import MatchConfig
 from semmatch.errors import SemmatchError
 from semmatch.schema import ColumnMapping
@@ -121,34 +122,42 @@ def index_command(records_file, out_dir, kind, id_column, text_columns, contact_
                   index_storage, config_path, no_cache):
     """Embed and index a file of offers (or needs): CSV, TSV, Parquet or JSON. Fast CPU embedding: --model
     e5-small-int8 (ONNX Runtime, int8)."""
+    from semmatch.index import check_index_folder
     from semmatch.matcher import Matcher
 
+    check_index_folder(out_dir)  # before embedding: an output folder that is not ours is refused, untouched
     config = _config(config_path, model=model, index_kind=index_kind, index_storage=index_storage,
                      use_cache=False if no_cache else None)
-    matcher = Matcher(config, kind=kind).fit(records_file,
-                                             mapping=_mapping(id_column, text_columns, contact_columns))
+    from semmatch.pii import masking_report
+
+    with masking_report() as masked:  # personal data inside the texts is masked before embedding
+        matcher = Matcher(config, kind=kind).fit(records_file,
+                                                 mapping=_mapping(id_column, text_columns, contact_columns))
     matcher.save(out_dir)
     click.echo(f"indexed {len(matcher.index_)} {kind} with {matcher.index_.model_id} "
                f"({matcher.embedder.encoded_count} embedded, the rest from cache) -> {out_dir}")
+    click.echo(masked.summary())
 
 
 @main.command("update")
 @click.argument("index_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--records", "records_file", type=click.Path(dir_okay=False), help="Records to add or update.")
-@click.option("--remove", "remove_ids", multiple=True, help="Id to remove, repeatable.")
+@click.option("--remove", "remove_ids", multiple=True, callback=normalised_id, help="Id to remove, repeatable.")
 @mapping_options
 def update_command(index_dir, records_file, remove_ids, id_column, text_columns, contact_columns):
     """Add, update or remove records in an index without rebuilding it (only changed texts are embedded)."""
+    from semmatch.atomic import folder_lock
     from semmatch.matcher import Matcher
 
     if not records_file and not remove_ids:
         raise click.UsageError("give --records FILE and/or --remove ID")
-    matcher = Matcher.load(index_dir)
-    if remove_ids:
-        matcher.remove(remove_ids)
-    mapping = _mapping(id_column, text_columns, contact_columns)
-    changed = matcher.upsert(records_file, mapping=mapping) if records_file else []
-    matcher.save(index_dir)
+    with folder_lock(index_dir):  # load, change and save as one: concurrent updates wait, none is lost
+        matcher = Matcher.load(index_dir)
+        if remove_ids:
+            matcher.remove(remove_ids)
+        mapping = _mapping(id_column, text_columns, contact_columns)
+        changed = matcher.upsert(records_file, mapping=mapping) if records_file else []
+        matcher.save(index_dir)
     click.echo(f"removed {len(remove_ids)}, embedded {len(changed)} new or changed; index holds "
                f"{len(matcher.index_)} records")
 
@@ -158,7 +167,7 @@ def criteria_options(func):
     for decorator in reversed([
         click.option("--plz", help="Place of the need (German PLZ)."),
         click.option("--town", help="Place by town name, if no PLZ is given."),
-        click.option("--radius", "radius_km", type=float, help="Radius around the place in km."),
+        click.option("--radius", "radius_km", type=FiniteFloat(0), help="Radius around the place in km."),
         click.option("--remote/--on-site", "remote_ok", default=None, help="Whether remote help is possible."),
         click.option("--from", "date_from", help="Start date (YYYY-MM-DD)."),
         click.option("--until", "date_until", help="End date (YYYY-MM-DD)."),
@@ -211,11 +220,12 @@ def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
 @criteria_options
 @click.option("-k", "--k", "k", default=10, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--batch", is_flag=True, help="With a file: spread shortlists across offers and report exposure.")
-@click.option("--penalty", default=0.02, show_default=True, type=click.FloatRange(0),
+@click.option("--penalty", default=0.02, show_default=True, type=FiniteFloat(0),
               help="Batch: score subtracted per earlier showing of an offer.")
 @click.option("--assign", "assign_offers", is_flag=True, help="Batch: one offer per need by global assignment "
               "within capacity, first in each shortlist.")
-@click.option("--exposure-out", type=click.Path(dir_okay=False), help="Batch: write the exposure report (JSON).")
+@click.option("--exposure-out", type=click.Path(dir_okay=False),
+              help="Batch: write the exposure report (.json; .csv, .tsv or .parquet: the per-offer table).")
 @click.option("--pairs", is_flag=True, help="With --text: also list pairs of offers that together cover the need.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
@@ -262,7 +272,9 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
         summary = {key: value for key, value in report.items() if key != "per_offer"}
         click.echo("exposure: " + json.dumps(summary), err=True)
         if exposure_out:
-            Path(exposure_out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            from semmatch.fairness import write_exposure
+
+            write_exposure(report, exposure_out)
     elif query_file:
         result = matcher.match_records(query_file, k, mapping=mapping, load=load, ignore=ignore, require=require)
     else:

@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from semmatch.cli import _config, _mapping, main, mapping_options
+from semmatch.cli_types import normalised_id
 from semmatch.workspace import sync_index
 
 db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
@@ -33,9 +34,12 @@ def _store(db_url: str | None):
 @db_option
 def import_command(records_file, kind, id_column, text_columns, contact_columns, db_url):
     """Import needs or offers from a file into the store (new ids inserted, changed ones updated, all or nothing)."""
+    from semmatch.pii import masked_summary
+
     with _store(db_url) as store:
         counts = store.import_file(kind, records_file, mapping=_mapping(id_column, text_columns, contact_columns))
     click.echo(f"{kind}: {counts['inserted']} inserted, {counts['updated']} updated, {counts['unchanged']} unchanged")
+    click.echo(masked_summary(counts))
 
 
 @main.command("reindex")
@@ -62,8 +66,8 @@ def reindex_command(kind, out_dir, model, ray_address, db_url):
 
 
 @main.command("decide")
-@click.argument("need_id")
-@click.argument("offer_id")
+@click.argument("need_id", callback=normalised_id)
+@click.argument("offer_id", callback=normalised_id)
 @click.argument("action", type=click.Choice(["shown", "contacted", "accepted", "declined", "placed", "completed"]))
 @click.option("--reason", help="Why it was declined.")
 @click.option("--rating", type=click.IntRange(1, 5), help="Outcome rating of a completed match (1-5).")
@@ -89,7 +93,8 @@ def stale_command(days, db_url):
 
 
 @main.command("labels")
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="TREC qrels file to write.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="File to write: TREC qrels (.tsv, .txt, ...) or a table need_id, offer_id, grade (.csv, .parquet).")
 @db_option
 def labels_command(out_file, db_url):
     """Export graded relevance labels derived from the decisions as TREC qrels (need 0 offer grade)."""
@@ -184,15 +189,23 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
 
 
 @main.command("forget")
-@click.argument("record_id")
+@click.argument("record_id", callback=normalised_id)
 @click.option("--kind", type=click.Choice(["offers", "needs"]), required=True)
-@click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
+@click.option("--index-root", envvar="SEMMATCH_INDEX_ROOT", default="models/workspace", show_default=True,
+              type=click.Path(file_okay=False), help="The workspace's index folders, as the app uses them "
+                                                     "(default $SEMMATCH_INDEX_ROOT, else models/workspace).")
 @click.option("--index", "extra_indexes", multiple=True, type=click.Path(file_okay=False),
-              help="Another index folder to remove the record from, repeatable.")
-@click.option("--mlflow-artifacts", default="mlartifacts", show_default=True, type=click.Path(file_okay=False))
+              help="Another index folder (or a folder of them) to remove the record from, repeatable. models/ is "
+                   "always searched.")
+@click.option("--mlflow-artifacts", "mlflow_artifacts", multiple=True, type=click.Path(file_okay=False),
+              help="Another folder of MLflow artifacts, repeatable. Those of the store at $MLFLOW_TRACKING_URI "
+                   "(default sqlite:///mlflow.db) are found from its runs.")
 @db_option
 def forget_command(record_id, kind, index_root, extra_indexes, mlflow_artifacts, db_url):
-    """Erasure request (GDPR Art. 17): remove a person's need or offer from the store, indexes, cache and MLflow."""
+    """Erasure request (GDPR Art. 17): remove a person's need or offer from the store, indexes, cache and MLflow.
+
+    Prints a JSON report: what was changed, where semmatch looked (`searched`) and what to do by hand (`to_review`,
+    `models_to_review`). Running app sessions drop the record before their next save or shortlist."""
     from semmatch.workspace import Workspace
 
     ws = Workspace(db_url, index_root)
@@ -200,7 +213,7 @@ def forget_command(record_id, kind, index_root, extra_indexes, mlflow_artifacts,
         report = ws.forget(kind, record_id, extra_index_dirs=extra_indexes, mlflow_artifacts=mlflow_artifacts)
     finally:
         ws.close()
-    click.echo(json.dumps(report.as_dict(), indent=1))
+    click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
 
 
 @main.command("hash-password")
@@ -264,5 +277,9 @@ def app_command(demo, port, address, index_root, model, config_ref, db_url):
            **({"SEMMATCH_MODEL": model} if model else {}), **({"SEMMATCH_CONFIG": config_ref} if config_ref else {})}
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", address or "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    from semmatch.auth import is_local_address
+
+    if not is_local_address(address or "127.0.0.1"):
+        command += ["--client.showErrorDetails", "none"]  # on a network: no tracebacks for visitors
     click.echo(f"semmatch app on http://{address or '127.0.0.1'}:{port}  (Ctrl+C stops it)")
     raise SystemExit(subprocess.call(command, env=env))

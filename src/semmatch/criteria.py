@@ -19,6 +19,7 @@ Rules (q = the query record, r = an indexed record):
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -75,7 +76,11 @@ class Criteria:
 
         `town` is looked up when neither plz nor lat/lon is given. Bad values raise ConfigError naming the field.
         """
-        values = {k: v for k, v in (values or {}).items() if v is not None and v != "" and v != ()}
+        values = {k: v for k, v in (values or {}).items()  # "" and () are "not given"; numpy scalars compare fine
+                  if v is not None and not (isinstance(v, (str, tuple)) and not v)}
+        for name, value in values.items():  # a NaN would read as "not given" and silently drop the criterion
+            if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+                raise ConfigError(f"criterion field {name}: {value!r} is not a finite number")
         if town and "plz" not in values and "lat" not in values:
             found = lookup_town(town)
             if found is None:

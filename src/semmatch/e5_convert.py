@@ -23,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from semmatch.atomic import atomic_directory
+from semmatch.atomic import FolderFormat, atomic_directory
 from semmatch.errors import ModelError
 
 MAGIC = b"E5S1"
+MODEL_FOLDER = FolderFormat(what="semmatch model folder", marker="semmatch_source.json", key="semmatch_format",
+                            value="semmatch-model", legacy_keys=frozenset({"converted_from", "dequantized"}))
 QK = 32
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
@@ -180,7 +182,8 @@ def convert_e5_q4(source: str | Path, target: str | Path) -> Path:
 
     target = Path(target)
     q4 = read_q4_file(source)
-    with atomic_directory(target) as st_dir, tempfile.TemporaryDirectory(prefix=".hf-", dir=target.parent) as work:
+    with (atomic_directory(target, MODEL_FOLDER) as st_dir,
+          tempfile.TemporaryDirectory(prefix=".hf-", dir=target.parent) as work):
         hf_dir = Path(work) / "hf"
         config = BertConfig(
             vocab_size=q4.vocab_size, hidden_size=q4.hidden, num_hidden_layers=q4.layers,

@@ -19,6 +19,7 @@ from semmatch.errors import DataValidationError, ModelError
 
 Role = Literal["query", "corpus"]
 PROGRESS_MIN_TEXTS = 256
+TRACED_MEMORY = 50_000  # (record, key) pairs a cache remembers having traced, so repeated queries write nothing
 
 
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
@@ -29,18 +30,54 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingCache:
-    """A SQLite table of vectors keyed by sha256(model id, prompt, text). Safe for several processes (WAL)."""
+    """A SQLite table of vectors keyed by sha256(model id, prompt, text). Safe for several processes (WAL).
+
+    A second table, `owners` (record_kind, record_id, key), ties entries to the records they were embedded for (every
+    version of a record's text and its sentences), so an erasure request deletes them all (`forget_record`)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._traced: set[tuple[str, str, bytes]] = set()
         self._conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, model_id TEXT NOT NULL, vector BLOB NOT NULL)"
         )
+        self._conn.execute("CREATE TABLE IF NOT EXISTS owners (record_kind TEXT NOT NULL, record_id TEXT NOT NULL, "
+                           "key BLOB NOT NULL, PRIMARY KEY (record_kind, record_id, key)) WITHOUT ROWID")
         self._conn.commit()
+
+    def trace(self, record_kind: str, owned: Sequence[tuple[str, bytes]]) -> None:
+        """Note that these keys were embedded for these records: (record id, key) pairs of one kind."""
+        rows = [row for row in dict.fromkeys((record_kind, str(record_id), key) for record_id, key in owned)
+                if row not in self._traced]  # a record matched again and again is written once per process
+        if not rows:
+            return
+        with self._lock, self._conn:
+            self._conn.executemany("INSERT OR IGNORE INTO owners (record_kind, record_id, key) VALUES (?, ?, ?)", rows)
+        if len(rows) <= 64:  # remembered for the small calls that repeat (queries); bulk indexing is written once
+            if len(self._traced) + len(rows) > TRACED_MEMORY:
+                self._traced.clear()
+            self._traced.update(rows)
+
+    def traced_keys(self, record_kind: str, record_id: str) -> list[bytes]:
+        with self._lock:
+            return [bytes(r[0]) for r in self._conn.execute(
+                "SELECT key FROM owners WHERE record_kind = ? AND record_id = ?", (record_kind, record_id))]
+
+    def forget_record(self, record_kind: str, record_id: str, extra_keys: Sequence[bytes] = ()) -> int:
+        """Delete every vector traced to the record (all versions of its text and sentences) plus `extra_keys`, and
+        the record's trace; returns how many vectors were deleted. Bytes are zeroed on disk, the WAL truncated."""
+        keys = list(dict.fromkeys([*self.traced_keys(record_kind, record_id), *extra_keys]))
+        removed = self.delete(keys)
+        with self._lock:
+            self._conn.execute("DELETE FROM owners WHERE record_kind = ? AND record_id = ?", (record_kind, record_id))
+            self._traced = {row for row in self._traced if row[:2] != (record_kind, record_id)}
+            self._conn.commit()
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def model_ids(self) -> list[str]:
         with self._lock:
@@ -125,6 +162,20 @@ class Embedder(ABC):
         if role not in ("query", "corpus"):
             raise ValueError(f"role must be 'query' or 'corpus', not {role!r}")
         return self.query_prompt if role == "query" else self.corpus_prompt
+
+    def record_keys(self, texts: Sequence[str]) -> list[list[bytes]]:
+        """Per text: the cache keys a record with this text fills when it is indexed, matched or explained (the text
+        under both prompts, each sentence under the query prompt, as `sentences.SentenceTable` embeds them)."""
+        from semmatch.explain import split_sentences  # explain imports this module
+
+        prompts = dict.fromkeys((self.corpus_prompt, self.query_prompt))
+        return [[EmbeddingCache.key(self.model_id, p, t) for p in prompts]
+                + [EmbeddingCache.key(self.model_id, self.query_prompt, s) for s in split_sentences(t)] for t in texts]
+
+    def trace(self, record_kind: str, ids: Sequence[str], texts: Sequence[str]) -> None:
+        """Tie the cache entries of records' texts to their ids (see `EmbeddingCache.forget_record`)."""
+        if self.cache is not None and len(ids):
+            self.cache.trace(record_kind, [(i, k) for i, keys in zip(ids, self.record_keys(texts)) for k in keys])
 
     def embed(self, texts: Sequence[str], role: Role = "query", show_progress: bool | None = None) -> np.ndarray:
         """Embed texts as float32 unit rows, shape (len(texts), dimension)."""

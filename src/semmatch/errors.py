@@ -29,6 +29,17 @@ class DataValidationError(SemmatchError, ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class TextTooLongError(DataValidationError):
+    """A text to match (or a record's text) is longer than semmatch accepts; `length` and `limit` in characters."""
+
+    def __init__(self, length: int, limit: int, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        self.length = length
+        self.limit = limit
+        super().__init__(f"text has {length:,} characters; at most {limit:,} are accepted: shorten it", file=file,
+                         row=row, column=column)
+
+
 class ModelError(SemmatchError):
     """A model cannot be found, prepared or loaded."""
 
@@ -43,6 +54,14 @@ class IndexMismatchError(SemmatchError):
 
 class IndexCorruptError(SemmatchError):
     """A saved index is incomplete or its files do not match their checksums."""
+
+
+class FolderNotOwnedError(SemmatchError):
+    """A folder to write is not one semmatch wrote (nor empty): it is left untouched."""
+
+
+class FolderBusyError(SemmatchError):
+    """Another semmatch process held a folder's write lock for too long."""
 
 
 class NotFittedError(SemmatchError, ValueError, AttributeError):

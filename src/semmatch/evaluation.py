@@ -16,7 +16,7 @@ from semmatch.config import MatchConfig
 from semmatch.criteria import CRITERIA, Criteria
 from semmatch.embedder import Embedder
 from semmatch.errors import DataValidationError
-from semmatch.io import read_id_text_tsv, read_tsv_rows
+from semmatch.io import read_csv_rows, read_id_text_tsv, read_tsv_rows, unescape_formula
 from semmatch.matcher import Matcher
 from semmatch.metrics import evaluate_run
 
@@ -36,8 +36,13 @@ class RetrievalSet:
 
 
 def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
-    """Read qrels as `query_id doc_id grade` or TREC `query_id 0 doc_id grade`, tab separated, header optional."""
-    rows = read_tsv_rows(path)
+    """Read qrels as `query_id doc_id grade` or TREC `query_id 0 doc_id grade`, tab separated (comma separated for
+    .csv, as `semmatch labels --out x.csv` writes them), header optional. Ids formula-escaped on export (a leading
+    apostrophe before = + - @) are read back as they were."""
+    if Path(path).suffix.lower() == ".csv":
+        rows = [[unescape_formula(cell) for cell in row] for row in read_csv_rows(path)]
+    else:
+        rows = [[unescape_formula(cell) for cell in row] for row in read_tsv_rows(path)]
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
     for number, row in enumerate(rows, start=1):
         if len(row) == 1 and " " in row[0]:

@@ -11,6 +11,7 @@ with each offer used at most as often as its capacity left; the assigned offer l
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,21 @@ def exposure_report(result: pl.DataFrame, eligible_offers: int | None = None) ->
         "per_offer": [{"id": i, "shown": int(s), "top1": top_counts.get(i, 0)}
                       for i, s in zip(shown["id"].to_list(), shown["shown"].to_list())],
     }
+
+
+def write_exposure(report: Mapping[str, object], path: str | Path) -> Path:
+    """Write an exposure report: .json (or any other suffix) as the whole report; .csv, .tsv or .parquet as a table
+    of its per-offer rows (id, shown, top1), through `io.write_table`, so formulas are escaped like every export."""
+    from semmatch.io import READERS, write_table
+
+    path = Path(path)
+    if READERS.get(path.suffix.lower()) in ("csv", "tsv", "parquet"):
+        per_offer = report.get("per_offer")
+        rows = per_offer if isinstance(per_offer, list) else []
+        schema = {"id": pl.String, "shown": pl.Int64, "top1": pl.Int64}
+        return write_table(pl.DataFrame(rows, schema=schema), path)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 def reorder(pool_indices: list[int], assigned: int | None) -> list[int]:

@@ -73,15 +73,32 @@ def to_qrels(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
     return dict(qrels)
 
 
+QRELS_TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json", ".ndjson", ".jsonl")
+
+
 def write_qrels(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write labels as TREC qrels, `need_id 0 offer_id grade`, tab separated (read by `evaluation.read_qrels`)."""
+    """Write labels, read back by `evaluation.read_qrels`.
+
+    A .csv, .parquet or .json path gets a table need_id, offer_id, grade (`io.write_table`: formulas escaped). Any
+    other path gets TREC qrels, `need_id 0 offer_id grade`, tab separated: ids are formula-escaped the same way
+    (`io.escape_formula`, undone by read_qrels), and an id with white space, which would break the line, is refused.
+    """
+    from semmatch.io import escape_formula, unescape_formula, write_table
+
     path = Path(path)
-    lines = []
-    for need, docs in to_qrels(frame).items():
-        for offer, value in docs.items():
+    qrels = to_qrels(frame)
+    for need, docs in qrels.items():
+        for offer in docs:
             if any(c.isspace() for c in need + offer):
                 raise StoreError(f"need {need!r} / offer {offer!r}: an id with white space cannot be written as qrels")
-            lines.append(f"{need}\t0\t{offer}\t{value}\n")
+            if any(unescape_formula(str(escape_formula(i))) != i for i in (need, offer)):
+                raise StoreError(f"need {need!r} / offer {offer!r}: an id starting with an apostrophe before = + - @ "
+                                 "cannot be written as qrels unambiguously")
+    if path.suffix.lower() in QRELS_TABLE_SUFFIXES:
+        rows = [(need, offer, value) for need, docs in qrels.items() for offer, value in docs.items()]
+        return write_table(pl.DataFrame(rows, schema=LABEL_SCHEMA, orient="row"), path)
+    lines = [f"{escape_formula(need)}\t0\t{escape_formula(offer)}\t{value}\n"
+             for need, docs in qrels.items() for offer, value in docs.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(lines), encoding="utf-8")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,8 @@ def parse_float(value: Any, *, minimum: float | None = None, maximum: float | No
     text = _text(value)
     if text is None:
         return None
+    if isinstance(value, bool):  # True would be 1 km here but "true" once stored as text: refuse it everywhere
+        raise ValueError(f"{value!r} is not a number")
     try:
         number = float(text.replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
@@ -269,34 +272,37 @@ def parse_profile(values: Mapping[str, Any], kind: str) -> Profile:
 
 def record_profiles(frame: pl.DataFrame, kind: str, file: str = "<data>") -> list[Profile]:
     """Parse every record's structured fields; errors name file, 1-based row and the input column."""
-    profiles, errors = _parse_rows(frame, kind, file, stop_at_first=True)
-    if errors:
-        raise errors[0]
+    profiles = []
+    for item in iter_profiles(frame, kind, file):
+        if isinstance(item, DataValidationError):
+            raise item
+        profiles.append(item)
     return profiles
 
 
 def field_errors(frame: pl.DataFrame, kind: str, file: str = "<data>", limit: int = 100) -> list[DataValidationError]:
     """Every structured-field error of a table (up to `limit`), one per bad row, for showing them all at once."""
-    return _parse_rows(frame, kind, file, stop_at_first=False, limit=limit)[1]
+    errors = (item for item in iter_profiles(frame, kind, file) if isinstance(item, DataValidationError))
+    return list(islice(errors, limit))
 
 
-def _parse_rows(frame: pl.DataFrame, kind: str, file: str, *, stop_at_first: bool,
-                limit: int = 100) -> tuple[list[Profile], list[DataValidationError]]:
-    columns = {field: field_column(field, kind, frame.columns) for field in FIELD_COLUMNS}
-    columns = {field: column for field, column in columns.items() if column is not None}
+def field_columns(kind: str, columns: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Canonical field -> the input column that holds it, for the fields a table has."""
+    found = {field: field_column(field, kind, columns) for field in FIELD_COLUMNS}
+    return {field: column for field, column in found.items() if column is not None}
+
+
+def iter_profiles(frame: pl.DataFrame, kind: str, file: str = "<data>", only: list[str] | None = None
+                  ) -> Iterator[Profile | DataValidationError]:
+    """Each row's parsed fields in row order, or the error naming file, 1-based row and input column.
+    only: look for the fields among these columns only (those that are kept)."""
+    columns = field_columns(kind, frame.columns if only is None else only)
     data = {column: frame[column].to_list() for column in set(columns.values())}
-    profiles: list[Profile] = []
-    errors: list[DataValidationError] = []
     for row in range(frame.height):
-        values = {field: data[column][row] for field, column in columns.items()}
         try:
-            profiles.append(parse_profile(values, kind))
+            yield parse_profile({field: data[column][row] for field, column in columns.items()}, kind)
         except FieldError as exc:
-            errors.append(DataValidationError(str(exc), file=file, row=row + 1,
-                                              column=columns.get(exc.field, exc.field)))
-            if stop_at_first or len(errors) >= limit:
-                break
-    return profiles, errors
+            yield DataValidationError(str(exc), file=file, row=row + 1, column=columns.get(exc.field, exc.field))
 
 
 def _days(value: dt.date | None, missing: float) -> float:

@@ -1,4 +1,29 @@
-"""The app's interface texts, German (default) and English."""
+"""The app's interface texts, German (default) and English, and `plain`, which makes record text safe for Markdown."""
+
+from __future__ import annotations
+
+import re
+
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and then shows it literally.
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+# GFM turns bare URLs, www. names and e-mail addresses into links after the escapes are resolved, so escaping does
+# not stop them; an invisible WORD JOINER (U+2060) inside "://", before "@" and after "www" does.
+WORD_JOINER = "\u2060"
+AUTOLINK_TRIGGERS = re.compile(r"(?<=:)(?=//)|(?=@)|(?<=\bwww)(?=\.)", re.IGNORECASE)
+
+
+def plain(value: object) -> str:
+    """Text from a record (or a user, or an error quoting one) made inert for st.markdown, st.caption, st.success
+    and widget labels: no link, image, HTML, heading, list or Streamlit directive (:red[...], $...$) survives.
+
+    Every ASCII punctuation character is backslash-escaped, line breaks become spaces, and an invisible word joiner
+    keeps URLs and e-mail addresses from becoming links. Use it for every record-derived string the app puts into
+    Markdown; the surrounding Markdown stays the app's own.
+    """
+    text = AUTOLINK_TRIGGERS.sub(WORD_JOINER, LINE_BREAKS.sub(" ", str(value)))
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
 
 TEXT = {
     "de": {
@@ -24,6 +49,10 @@ TEXT = {
         "runs": "Auswertungen je Modell und Einstellung (MLflow)", "over_time": "Entscheidungen über die Zeit",
         "acceptance": "Zusagequote", "exposure": "Wie oft Angebote gezeigt wurden", "unmet": "Unerfüllte Bedarfe",
         "login": "Passwort", "login_button": "Anmelden", "wrong": "Falsches Passwort",
+        "text_too_long": "Der Text ist zu lang: {length} Zeichen, höchstens {limit} sind möglich. Bitte kürzen.",
+        "throttled": "Zu viele Fehlversuche. Bitte in {seconds} Sekunden erneut versuchen.",
+        "bad_hash": "Die Anmeldung ist fehlerhaft eingerichtet (der Passwort-Hash ist ungültig). Bitte wenden Sie "
+                    "sich an die Betreuung der App; sie erzeugt mit `semmatch hash-password` einen neuen.",
         "not_local": "Kein Login eingerichtet, aber der Server ist im Netz erreichbar: bitte mit "
                      "`semmatch app` starten (nur 127.0.0.1) oder ein Passwort setzen (semmatch hash-password).",
         "user": "Ihr Kürzel (für das Protokoll)", "save_offer_first": "Für Entscheidungen das Angebot "
@@ -53,6 +82,10 @@ TEXT = {
         "runs": "Evaluations per model and config (MLflow)",
         "over_time": "Decisions over time", "acceptance": "Acceptance rate", "exposure": "How often offers were shown",
         "unmet": "Unmet needs", "login": "Password", "login_button": "Log in", "wrong": "Wrong password",
+        "text_too_long": "The text is too long: {length} characters, at most {limit} are accepted. Please shorten it.",
+        "throttled": "Too many failed attempts. Please try again in {seconds} seconds.",
+        "bad_hash": "The login is misconfigured (the password hash is invalid). Please contact whoever runs the app; "
+                    "they create a new one with `semmatch hash-password`.",
         "not_local": "No login configured, but the server is reachable from the network: start it with "
                      "`semmatch app` (127.0.0.1 only) or set a password (semmatch hash-password).",
         "user": "Your handle (for the log)", "save_offer_first": "To record decisions, save the offer first "

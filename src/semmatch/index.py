@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ import faiss
 import numpy as np
 import polars as pl
 
-from semmatch.atomic import atomic_directory, file_sha256, recover_interrupted_swap
+from semmatch.atomic import FolderFormat, atomic_directory, check_replaceable, file_sha256, read_consistently
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
 from semmatch.index_search import FaissSearch
 
@@ -31,6 +32,14 @@ FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
 META_FILE = "index.json"
 IDS_FILE = "ids.parquet"
+INDEX_FORMAT = "semmatch-index"
+UNCHECKED_FILES = {META_FILE, "sentences.npy", "sentences.parquet"}  # the sentence table: derived, rebuilt when missing
+INDEX_FOLDER = FolderFormat(  # index.json names the folder's files; older folders: the files semmatch wrote there
+    what="semmatch index folder", marker=META_FILE, key="format", value=INDEX_FORMAT,
+    legacy_keys=frozenset({"format_version", "model_id", "dimension", "kind", "checksums"}),
+    legacy_checked=frozenset({IDS_FILE}),
+    legacy_files=frozenset({INDEX_FILE, META_FILE, IDS_FILE, "sentences.npy", "sentences.parquet", "records.parquet",
+                            "matcher.json"}))
 EXACT_SUBSET_MAX = {"hnsw": 20_000, "ivf": 2_000}  # an ANN index scans a filter of at most this many ids exactly
 FLAT_MASK_MIN_SHARE = 0.05  # a filter keeping more than this share of a flat index: over-fetch and verify
 STORAGES = ("float32", "fp16", "sq8", "pq")
@@ -292,16 +301,19 @@ class VectorIndex(FaissSearch):
             "created_at": self.created_at,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "count": len(self),
             "next_id": self._next_id, "tombstones": sorted(self._tombstones),
+            "format": INDEX_FORMAT, "generation": uuid.uuid4().hex,  # readers: one generation per save
         }
 
     def save(self, directory: str | Path) -> Path:
-        """Write the index folder atomically: a crash leaves the previous version in place."""
-        with atomic_directory(directory) as staging:
+        """Write the index folder atomically (a crash leaves the previous version in place), holding its lock. An
+        existing folder is replaced only when it is a semmatch index folder or empty (see `semmatch.atomic`)."""
+        with atomic_directory(directory, INDEX_FOLDER) as staging:
             self.write_files(staging)
         return Path(directory)
 
     def write_files(self, folder: Path) -> None:
-        """Write the three index files into an existing folder (used by `save` and by the Matcher)."""
+        """Write the index files into a staging folder, index.json last, with the checksums of the files already in
+        it (the Matcher writes records and settings first)."""
         if self._index is not None:
             faiss.write_index(self._index, str(folder / INDEX_FILE))
         pl.DataFrame(
@@ -309,25 +321,32 @@ class VectorIndex(FaissSearch):
             schema={"faiss_id": pl.Int64, "id": pl.String},
         ).write_parquet(folder / IDS_FILE)
         meta = self.metadata()
-        meta["checksums"] = {name: file_sha256(folder / name) for name in (INDEX_FILE, IDS_FILE)
-                             if (folder / name).exists()}
+        meta["checksums"] = {path.name: file_sha256(path) for path in sorted(folder.iterdir())
+                             if path.is_file() and path.name not in UNCHECKED_FILES}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | Path, expected_model_id: str | None = None) -> VectorIndex:
-        """Read an index folder; refuse a corrupted one, or one built by another model than `expected_model_id`."""
-        directory = Path(directory)
-        recover_interrupted_swap(directory)
+        """Read an index folder; refuse a corrupted one, or one built by another model than `expected_model_id`.
+        A save by another process meanwhile is waited out: the files read are of one generation."""
+        return read_consistently(directory, lambda: cls.read_files(Path(directory), expected_model_id), INDEX_FOLDER)
+
+    @classmethod
+    def read_files(cls, directory: Path, expected_model_id: str | None = None) -> VectorIndex:
+        """Read the index files of a folder, once (`load` makes sure they were of one generation)."""
         meta_path = directory / META_FILE
         if not meta_path.is_file():
             raise IndexCorruptError(f"{directory} holds no {META_FILE}: not a semmatch index (build one with "
                                     "`semmatch index`)")
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise IndexCorruptError(f"{meta_path} is not valid JSON ({exc}); rebuild with `semmatch index`") from exc
         if not isinstance(meta, dict):
             raise IndexCorruptError(f"{meta_path} must hold a JSON object; rebuild the index with `semmatch index`")
+        if isinstance(meta.get("format_version"), int) and meta["format_version"] > FORMAT_VERSION:
+            raise IndexCorruptError(f"{directory} was written by a newer semmatch (index format "
+                                    f"{meta['format_version']}); update semmatch or rebuild the index")
         if expected_model_id is not None and meta.get("model_id") != expected_model_id:
             raise IndexMismatchError(
                 f"index {directory} was built with model {meta.get('model_id')!r}, not {expected_model_id!r}. "
@@ -357,3 +376,9 @@ class VectorIndex(FaissSearch):
             raise IndexCorruptError(f"{directory}: FAISS holds {index._index.ntotal} vectors but the id map "
                                     f"{len(index)}; rebuild the index with `semmatch index`")
         return index
+
+
+def check_index_folder(directory: str | Path) -> None:
+    """Refuse, before any work, an output folder that is not new, empty or a semmatch index folder (FolderNotOwnedError
+    names it); nothing is touched."""
+    check_replaceable(directory, INDEX_FOLDER)

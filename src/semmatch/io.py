@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import tempfile
+from io import StringIO
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +15,22 @@ from semmatch.errors import DataValidationError
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may evaluate at the start of a cell (OWASP "CSV injection", plus full-width = + - @).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A tab and everything str.splitlines treats as a line break: inside a TSV cell each would break the row.
+ROW_BREAK_CHARS = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+ONE_LINE = str.maketrans(dict.fromkeys(ROW_BREAK_CHARS, " "))
+
+
+def _char_class(chars: tuple[str, ...]) -> str:
+    """A regex character class in polars' (Rust regex) syntax."""
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
+
+
+FORMULA_PATTERN = "^" + _char_class(FORMULA_PREFIXES)
+ROW_BREAK_PATTERN = _char_class(ROW_BREAK_CHARS)
 
 
 def file_format(path: str | Path) -> str:
@@ -26,38 +42,36 @@ def file_format(path: str | Path) -> str:
     return READERS[suffix]
 
 
-def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a table; every column of a CSV/TSV is read as text so ids like PLZ '01067' keep their zeros."""
+def read_table(path: str | Path, content: bytes | None = None) -> pl.DataFrame:
+    """Read a table; every column of a CSV/TSV is read as text so ids like PLZ '01067' keep their zeros.
+
+    content: the file's bytes (an upload), `path` then only names it (format, messages). JSON and NDJSON columns must
+    hold one kind of value each (`semmatch.json_records`)."""
+    from semmatch.json_records import read_json_records
+
     path = Path(path)
-    if not path.is_file():
+    if content is None and not path.is_file():
         raise DataValidationError("file not found", file=str(path))
     kind = file_format(path)
     try:
+        raw = path.read_bytes() if content is None else content
+        if kind == "parquet":
+            return pl.read_parquet(raw)
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DataValidationError(
+                f"not valid UTF-8 at byte {exc.start} (line {line}); save the file as UTF-8", file=str(path)
+            ) from exc
         if kind in ("csv", "tsv"):
-            raw = path.read_bytes()
-            if raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = raw[: exc.start].count(b"\n") + 1
-                raise DataValidationError(
-                    f"not valid UTF-8 at byte {exc.start} (line {line}); save the file as UTF-8", file=str(path)
-                ) from exc
             return pl.read_csv(
                 raw, separator="\t" if kind == "tsv" else ",", infer_schema=False,
                 quote_char=None if kind == "tsv" else '"',
             )
-        if kind == "parquet":
-            return pl.read_parquet(path)
-        if kind == "ndjson":
-            return pl.read_ndjson(path)
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-        if isinstance(data, dict):
-            data = data.get("records", data.get("data", [data]))
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise DataValidationError("JSON must be a list of objects (one per record)", file=str(path))
-        return pl.DataFrame(data, infer_schema_length=None) if data else pl.DataFrame()
+        return read_json_records(decoded, kind, str(path))
     except DataValidationError:
         raise
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -65,26 +79,60 @@ def read_table(path: str | Path) -> pl.DataFrame:
 
 
 def escape_formula(value: object) -> object:
-    """Make a text cell safe for spreadsheets: cells starting with = + - @ get a leading apostrophe."""
+    """Make a text cell safe for spreadsheets: a cell starting with = + - @ (also their full-width forms), tab or
+    carriage return gets a leading apostrophe, so Excel and LibreOffice show it as text instead of evaluating it."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
-def escape_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """A frame ready for a spreadsheet export: nested values as JSON text, every text cell formula-escaped."""
+def unescape_formula(value: str) -> str:
+    """The inverse of `escape_formula`, for exports semmatch reads back (qrels): drop the apostrophe it added."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+
+
+def flatten_cell(value: str) -> str:
+    """A cell on one line for TSV: tabs and every line break (as `str.splitlines` sees them) become a space."""
+    return value.translate(ONE_LINE)
+
+
+def escape_frame(frame: pl.DataFrame, *, one_line: bool = False) -> pl.DataFrame:
+    """A frame ready for a spreadsheet export, the one path every CSV/TSV export takes.
+
+    Nested values become JSON text, categorical ones text; every text cell and every column name is formula-escaped
+    (`escape_formula`, ids included). With `one_line` (TSV, written without quotes) tabs and line breaks inside a
+    cell become spaces, so each record stays exactly one row; CSV keeps them inside quotes instead.
+    """
+    names = [_escape_name(name, one_line) for name in frame.columns]
+    if names != frame.columns and len(set(names)) == len(names):
+        frame = frame.rename(dict(zip(frame.columns, names)))
     if frame.height == 0:
         return frame
     nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
     if nested:
-        frame = frame.with_columns(
-            pl.col(c).map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.String)
-            for c in nested)
-    return frame.with_columns(pl.col(pl.String).map_elements(escape_formula, return_dtype=pl.String))
+        frame = frame.with_columns(pl.Series(c, [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                                                 for v in frame[c].to_list()], dtype=pl.String) for c in nested)
+    categorical = [c for c, dtype in frame.schema.items() if isinstance(dtype, (pl.Categorical, pl.Enum))]
+    if categorical:
+        frame = frame.with_columns(pl.col(c).cast(pl.String) for c in categorical)
+    text = pl.col(pl.String)
+    escaped = pl.when(text.str.contains(FORMULA_PATTERN)).then(pl.lit("'") + text).otherwise(text)
+    if one_line:
+        escaped = escaped.str.replace_all(ROW_BREAK_PATTERN, " ")
+    return frame.with_columns(escaped.name.keep())
+
+
+def _escape_name(name: str, one_line: bool) -> str:
+    escaped = "'" + name if name.startswith(FORMULA_PREFIXES) else name
+    return flatten_cell(escaped) if one_line else escaped
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename). CSV/TSV text cells are formula-escaped."""
+    """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename).
+
+    CSV and TSV go through `escape_frame`: formulas escaped, one row per record (CSV quotes a cell with a line break;
+    TSV, written without quotes so that `id<TAB>text` readers split it, turns tabs and line breaks into spaces).
+    """
     path = Path(path)
     kind = file_format(path)
     try:
@@ -96,8 +144,8 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     tmp = Path(tmp_name)
     try:
         if kind in ("csv", "tsv"):
-            escape_frame(frame).write_csv(tmp, separator="\t" if kind == "tsv" else ",",
-                           quote_style="necessary" if kind == "csv" else "never")
+            escape_frame(frame, one_line=kind == "tsv").write_csv(
+                tmp, separator="\t" if kind == "tsv" else ",", quote_style="necessary" if kind == "csv" else "never")
         elif kind == "parquet":
             frame.write_parquet(tmp)
         elif kind == "ndjson":
@@ -132,12 +180,21 @@ def read_id_text_tsv(path: str | Path, id_column: str = "id", text_column: str =
 
 def read_tsv_rows(path: str | Path) -> list[list[str]]:
     """Split a TSV into rows of fields, with no quote processing at all."""
+    reader = csv.reader(_read_text(path).splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    return [row for row in reader if row and any(cell.strip() for cell in row)]
+
+
+def read_csv_rows(path: str | Path) -> list[list[str]]:
+    """Split a CSV into rows of fields, quoted cells (also with line breaks) as one field."""
+    reader = csv.reader(StringIO(_read_text(path), newline=""))
+    return [row for row in reader if row and any(cell.strip() for cell in row)]
+
+
+def _read_text(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise DataValidationError("file not found", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataValidationError(f"not valid UTF-8 ({exc})", file=str(path)) from exc
-    reader = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
-    return [row for row in reader if row and any(cell.strip() for cell in row)]

@@ -2,36 +2,42 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from semmatch.atomic import atomic_directory, recover_interrupted_swap
 from semmatch.calibration import packaged_calibration
 from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria, CriteriaCheck, check, skill_coverage
 from semmatch.embedder import Embedder, make_embedder
 from semmatch.errors import (
     ConfigError,
-    DataValidationError,
-    IndexCorruptError,
-    IndexMismatchError,
     NotFittedError,
     UnknownIdError,
 )
 from semmatch.fairness import match_batch
 from semmatch.fields import FieldTable, record_profiles
 from semmatch.index import VectorIndex
+from semmatch.io import read_table
+from semmatch.matcher_io import MATCHER_FILE, RECORDS_FILE, load_matcher, save_matcher  # noqa: F401
+from semmatch.pii import mask_text
 from semmatch.results import Ranking, present_rankings
-from semmatch.schema import ID, RECORD_KINDS, TEXT, ColumnMapping, load_records, validate_records
+from semmatch.schema import (
+    ID,
+    RECORD_KINDS,
+    TEXT,
+    ColumnMapping,
+    check_query_text,
+    load_records,
+    normalise_id,
+    validate_records,
+    validate_table,
+)
 from semmatch.scoring import Calibration, LexicalScorer, fuse, make_lexical, proximity
 from semmatch.sentences import SentenceTable
 
-MATCHER_FILE = "matcher.json"
-RECORDS_FILE = "records.parquet"
 OTHER_KIND = {"offers": "needs", "needs": "offers"}
 
 RANK_CHUNK = 256
@@ -64,14 +70,12 @@ class Matcher:
     def _as_records(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None
                     ) -> tuple[pl.DataFrame, FieldTable]:
         """Validated records and their parsed fields (structured-field errors name the file, row and column)."""
-        if isinstance(records, (str, Path)):
-            frame = load_records(records, kind=self.kind, mapping=mapping)
-            profiles = record_profiles(frame, self.kind, str(records))
+        if isinstance(records, (str, Path)):  # one validation for files, the store and uploads: validate_table
+            frame, profiles = validate_table(read_table(records), kind=self.kind, mapping=mapping, file=str(records))
         else:
             if ID in records.columns and TEXT in records.columns and mapping is None:
                 mapping = ColumnMapping(ID, (TEXT,))
-            frame = validate_records(records, kind=self.kind, mapping=mapping)
-            profiles = record_profiles(frame, self.kind)
+            frame, profiles = validate_table(records, kind=self.kind, mapping=mapping)
         return frame, FieldTable.from_profiles(frame[ID].to_list(), profiles)
 
     def _refresh(self, fields: FieldTable | None = None) -> None:
@@ -116,6 +120,7 @@ class Matcher:
         frame, fields = self._as_records(records, mapping)
         embedder = self._embedder()
         texts = frame[TEXT].to_list()
+        embedder.trace(self.kind, frame[ID].to_list(), texts)  # before embedding: erasure finds every cache entry
         if embeddings is None:
             vectors = embedder.embed(texts, role="corpus")
         else:
@@ -160,6 +165,7 @@ class Matcher:
                    if i not in self.position_ or self.texts_[self.position_[i]] != t]
         if changed:
             changed_ids, changed_texts = [ids[r] for r in changed], [texts[r] for r in changed]
+            self._embedder().trace(self.kind, changed_ids, changed_texts)
             self.index_.upsert(changed_ids, self._embedder().embed(changed_texts, role="corpus"))
             self._sentence_table().add(changed_ids, changed_texts, self._embedder())
         self._apply_rows(frame, fields, changed)
@@ -202,7 +208,7 @@ class Matcher:
     def remove(self, ids: Iterable[str]) -> None:
         """Remove records from the index and the record table; unknown ids raise and nothing is removed."""
         self._check_fitted()
-        ids = [str(i) for i in ids]
+        ids = [normalise_id(i) for i in ids]
         unknown = [i for i in ids if i not in self.index_]
         if unknown:
             raise UnknownIdError(f"not in this index: {unknown[:5]}")
@@ -241,14 +247,14 @@ class Matcher:
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ConfigError(f"k must be a positive integer, not {k!r}")
         texts = [texts] if isinstance(texts, str) else list(texts)
+        query_ids_given = query_ids is not None
         if query_ids is None:
             query_ids = [str(i + 1) for i in range(len(texts))]
         if len(query_ids) != len(texts):
             raise ConfigError("query_ids and texts differ in length")
-        for number, text in enumerate(texts, start=1):
-            if not isinstance(text, str) or not text.strip() or "\x00" in text:
-                raise DataValidationError("the text to match is empty or holds a NUL byte", row=number,
-                                          column="text")
+        for number, text in enumerate(texts, start=1):  # the one gate for the CLI, the app and the API
+            check_query_text(text, row=number)
+        texts = [mask_text(t) for t in texts]  # personal data in a pasted need is never embedded or explained
         if criteria is None or isinstance(criteria, Criteria):
             criteria = [criteria or Criteria()] * len(texts)
         defaults = {name: "ignore" for name in self.config.ignore_criteria}
@@ -259,6 +265,8 @@ class Matcher:
         if allowed_ids is not None:
             allowed_set = set(map(str, allowed_ids))
             restrict = np.fromiter((i in allowed_set for i in self.fields_.ids), bool, len(self.fields_))
+        if query_ids_given:  # stored records as queries: their cache entries, too, are traceable for erasure
+            self._embedder().trace(self.query_kind, [str(i) for i in query_ids], texts)
         vectors = self._embedder().embed(texts, role="query")
         rankings: list[Ranking] = []
         for start in range(0, len(texts), RANK_CHUNK):  # bounds the memory of the per-query criteria checks
@@ -369,51 +377,13 @@ class Matcher:
 
     # -------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> Path:
-        """Write the index folder atomically: index files, records (no contact fields) and settings as JSON."""
-        self._check_fitted()
-        with atomic_directory(directory) as staging:
-            self.index_.write_files(staging)
-            self._sentence_table().write_files(staging)
-            self.records_.write_parquet(staging / RECORDS_FILE)
-            settings = {"kind": self.kind, "model_id": self.index_.model_id, "config": self.config.to_dict()}
-            (staging / MATCHER_FILE).write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
-        return Path(directory)
+        """Write the index folder atomically under its lock: index files, records (no contact fields) and settings
+        as JSON. Only a new, empty or semmatch index folder is replaced (see `semmatch.matcher_io`)."""
+        return save_matcher(self, directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, model: str | None = None, embedder: Embedder | None = None,
              config: MatchConfig | None = None) -> Matcher:
-        """Load a saved matcher. A model (or embedder) other than the one that built the index is refused."""
-        directory = Path(directory)
-        recover_interrupted_swap(directory)
-        settings_path = directory / MATCHER_FILE
-        if not settings_path.is_file():
-            raise IndexCorruptError(f"{directory} holds no {MATCHER_FILE}: build an index there with "
-                                    f"`semmatch index <file> --out {directory}`")
-        try:
-            settings = json.loads(settings_path.read_text(encoding="utf-8"))
-            saved_config = MatchConfig.from_dict(settings["config"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"{settings_path} is unreadable ({exc}); rebuild the index") from exc
-        config = config or saved_config
-        if model is not None:
-            config = config.with_options(model=model)
-        matcher = cls(config, embedder=embedder, kind=settings.get("kind", "offers"))
-        expected = matcher._embedder().model_id
-        if expected != settings.get("model_id"):
-            raise IndexMismatchError(
-                f"index {directory} was built with {settings.get('model_id')!r} but the model asked for is "
-                f"{expected!r}. Rebuild it: semmatch index <records file> --out {directory} --model {config.model}"
-            )
-        matcher.index_ = VectorIndex.load(directory, expected_model_id=expected)
-        try:
-            matcher.records_ = pl.read_parquet(directory / RECORDS_FILE)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise IndexCorruptError(f"{directory / RECORDS_FILE} is missing or unreadable; rebuild the index with "
-                                    "`semmatch index`") from exc
-        if set(matcher.records_[ID].to_list()) != set(matcher.index_.ids):
-            raise IndexCorruptError(f"{directory}: records and index hold different ids; rebuild the index")
-        matcher.sentences_ = SentenceTable.load(directory, matcher.index_.dimension)
-        if matcher.sentences_ is not None and len(matcher.sentences_) != matcher.records_.height:
-            raise IndexCorruptError(f"{directory}: the sentence table does not cover the records; rebuild the index")
-        matcher._refresh()
-        return matcher
+        """Load a saved matcher (files of one generation, also while another process saves). A model (or embedder)
+        other than the one that built the index is refused."""
+        return load_matcher(cls, directory, model=model, embedder=embedder, config=config)

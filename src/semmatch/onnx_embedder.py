@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semmatch.atomic import atomic_directory
+from semmatch.atomic import FolderFormat, atomic_directory
 from semmatch.embedder import Embedder, EmbeddingCache
 from semmatch.errors import MissingDependencyError, ModelError
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ONNX_FOLDER = FolderFormat(what="semmatch ONNX model folder", marker="semmatch_onnx.json", key="semmatch_format",
+                           value="semmatch-onnx", legacy_keys=frozenset({"source", "recipe", "max_length"}))
 ONNX_RECIPE_VERSION = "3"  # 3: eager attention (no SDPA mask/NaN guards in the graph)
 FP32_FILE = "model.onnx"
 VNNI_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
@@ -112,7 +114,7 @@ def export_onnx(source: Path, target: Path) -> None:
 
     example = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
     batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    with atomic_directory(target) as staging:
+    with atomic_directory(target, ONNX_FOLDER) as staging:
         torch.onnx.export(
             MeanPooled(model), example, str(staging / FP32_FILE), dynamo=True, external_data=False, verbose=False,
             input_names=["input_ids", "attention_mask"], output_names=["pooled_output"],

@@ -2,30 +2,65 @@
 
 from __future__ import annotations
 
+import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from semmatch.errors import DataValidationError
+from semmatch.errors import DataValidationError, TextTooLongError
+from semmatch.fields import Profile, iter_profiles
 from semmatch.io import read_table
+from semmatch.pii import mask_frame
 
 RECORD_KINDS = ("offers", "needs")
 # Personal data: stored by the store, never embedded, never written into an index folder, never logged.
-CONTACT_COLUMNS = frozenset({"name", "vorname", "nachname", "first_name", "last_name", "firstname", "lastname"})
-CONTACT_PARTS = ("mail", "phone", "telefon", "handy", "mobil", "fax", "kontakt", "contact", "ansprech", "adress",
-                 "address", "strasse", "straße")
+# Matched against the tokens of a column name ("Tel.", "tel_nr", "phoneNumber" -> tel, nr, phone, number), so that
+# short names do not hit inside words ("tel" in "hotel" or "titel", "iban" in "libanon", "phone" in "smartphone").
+CONTACT_COLUMNS = frozenset({
+    "name", "vorname", "nachname", "first_name", "last_name", "firstname", "lastname", "familienname", "rufname",
+    "tel", "telnr", "fon", "phone", "handy", "mobil", "mobile", "mobilnr", "fax", "sms", "iban", "bic", "swift",
+    "blz", "str", "street", "hnr", "hausnr", "dob", "signal", "telegram", "threema", "skype", "messenger", "svnr",
+})
+# Parts that mean personal data wherever they occur in a name, also inside German compounds (Telefonnummer,
+# E-Mail-Adresse, Geburtsdatum, Kontonummer, Straße, Rufnummer, WhatsApp ...).
+CONTACT_PARTS = ("mail", "telefon", "telephone", "phonenumber", "handynummer", "handynr", "mobilnummer",
+                 "mobiltelefon", "mobilfunk", "festnetz", "rufnummer", "faxnummer", "telefax", "whatsapp", "kontakt",
+                 "contact", "ansprech", "adress", "address", "anschrift", "strasse", "straße", "hausnummer", "geburt",
+                 "birth", "konto", "bankverbindung", "ausweis", "passport", "sozialversicherung", "steuernummer",
+                 "vorname", "nachname")
+CONTACT_COLUMNS_ENV = "SEMMATCH_CONTACT_COLUMNS"
+
+
+def configured_contact_columns() -> frozenset[str]:
+    """Extra contact column names from $SEMMATCH_CONTACT_COLUMNS (comma-separated, case-insensitive), on top of
+    the names `is_contact_column` recognises and any --contact-column."""
+    raw = os.environ.get(CONTACT_COLUMNS_ENV, "")
+    return frozenset(n.strip().lower() for n in raw.split(",") if n.strip())
+
+
+def _name_tokens(name: str) -> set[str]:
+    spaced = re.sub(r"(?<=[a-zäöüß0-9])(?=[A-ZÄÖÜ])", " ", name)  # phoneNumber -> phone Number
+    return {t for t in re.split(r"[^a-zäöüß0-9]+", spaced.lower()) if t}
 
 
 def is_contact_column(name: str, extra: frozenset[str] = frozenset()) -> bool:
-    """True for columns that hold personal contact data, judged by name (conservative: when in doubt, it is)."""
-    lowered = name.lower()
-    tokens = set(re.split(r"[^a-zäöüß0-9]+", lowered))
-    return (lowered in extra or lowered in CONTACT_COLUMNS or bool(tokens & CONTACT_COLUMNS)
-            or any(part in lowered for part in CONTACT_PARTS))
+    """True for columns that hold personal contact data, judged by name (conservative: when in doubt, it is).
+
+    extra: more names (lower case), e.g. from --contact-column; $SEMMATCH_CONTACT_COLUMNS adds more."""
+    lowered = name.strip().lower()
+    if lowered in extra or lowered in configured_contact_columns() or lowered in CONTACT_COLUMNS:
+        return True
+    return bool(_name_tokens(name) & CONTACT_COLUMNS) or any(part in lowered for part in CONTACT_PARTS)
+
+
 ID = "id"
 TEXT = "text"
+MAX_TEXT_CHARS = 20_000  # a need or offer, pasted or stored; the model reads the first ~512 tokens anyway
+MAX_ID_CHARS = 200  # the store's id columns
 
 
 @dataclass(frozen=True)
@@ -34,8 +69,8 @@ class ColumnMapping:
 
     id_column / text_columns: None means auto-detect (`id`, `need_id`/`offer_id`; `title` + `description`, or `text`).
     contact_columns: extra column names (lower case) to treat as contact data, on top of the names that
-    `is_contact_column` recognises (name, e-mail, phone, address, contact person ...). Dropped before embedding and
-    never stored with an index.
+    `is_contact_column` recognises (name, e-mail, phone, address, contact person ...) and $SEMMATCH_CONTACT_COLUMNS.
+    Dropped before embedding and never stored with an index.
     """
 
     id_column: str | None = None
@@ -77,54 +112,132 @@ def embed_text(parts: list[str | None]) -> str:
     return "\n".join(p.strip() for p in parts if p is not None and p.strip())
 
 
+def normalise_id(value: object) -> str:
+    """An id as semmatch keeps and compares it: text, Unicode NFC, surrounding whitespace stripped. Ids stay
+    case-sensitive ("O1" and "o1" are two records), as in the store, FAISS id map and decisions."""
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def id_problem(value: str | None) -> str | None:
+    """Why a (normalised) id is refused, or None."""
+    if not value:
+        return "empty id"
+    if len(value) > MAX_ID_CHARS:
+        return f"id has {len(value)} characters; at most {MAX_ID_CHARS} are accepted"
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        return f"id {value!r} holds control or invisible characters"
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be embedded (NUL byte; empty or made only of control, format or space characters), or None.
+    Length is checked apart (`MAX_TEXT_CHARS`, `TextTooLongError`)."""
+    if not any(unicodedata.category(c)[0] not in "CZ" for c in text):  # stops at the first visible character
+        return "empty text" + (" (only control or invisible characters)" if text else "")
+    if "\x00" in text:
+        return "text contains a NUL byte"
+    return None
+
+
+def check_query_text(text: object, *, row: int | None = None) -> str:
+    """The gate every text to match passes (`Matcher.rank`, so the CLI, the app and the API alike): text, at most
+    `MAX_TEXT_CHARS` (checked first: a 1 MB paste is refused at once), not empty or control characters only, no NUL
+    byte. Raises TextTooLongError or DataValidationError."""
+    if not isinstance(text, str):
+        raise DataValidationError(f"the text to match must be text, not {type(text).__name__}", row=row, column=TEXT)
+    if len(text) > MAX_TEXT_CHARS:
+        raise TextTooLongError(len(text), MAX_TEXT_CHARS, row=row, column=TEXT)
+    problem = text_problem(text)
+    if problem:
+        raise DataValidationError(f"the text to match is refused: {problem}", row=row, column=TEXT)
+    return text
+
+
+def validate_table(frame: pl.DataFrame, *, kind: str = "offers", mapping: ColumnMapping | None = None,
+                   file: str = "<data>") -> tuple[pl.DataFrame, list[Profile]]:
+    """THE validation of needs and offers: files (`semmatch index`), the store (`semmatch import`, single records
+    from the app) and uploads all go through it, so what one accepts the others accept.
+
+    Returns the records (`id`, `text`, every non-contact column) and each record's parsed structured fields.
+    Raises the first problem in row order as DataValidationError naming file, row and column: a missing column, a
+    missing, duplicate, over-long or control-character id, an empty (or control-characters-only) text, a NUL byte, a
+    text over `MAX_TEXT_CHARS` (TextTooLongError), or an invalid structured field (`semmatch.fields`).
+    """
+    records, profiles, errors = _check(frame, kind, mapping or ColumnMapping(), file, limit=1)
+    if errors:
+        raise errors[0]
+    assert records is not None
+    return mask_frame(records, skip=(ID,)), profiles  # personal data in free text (semmatch.pii)
+
+
 def validate_records(
     frame: pl.DataFrame, *, kind: str = "offers", mapping: ColumnMapping | None = None, file: str = "<data>"
 ) -> pl.DataFrame:
-    """Return a frame with `id` (string), `text` (what is embedded) and every non-contact column of the input.
+    """Return a frame with `id` (string, NFC, stripped), `text` (what is embedded) and every non-contact column.
 
-    Raises DataValidationError on a missing column, a missing or duplicate id, or an empty text.
+    Raises DataValidationError naming file, row and column; see `validate_table` (the same checks).
     """
+    return validate_table(frame, kind=kind, mapping=mapping, file=file)[0]
+
+
+def _check(frame: pl.DataFrame, kind: str, mapping: ColumnMapping, file: str, limit: int
+           ) -> tuple[pl.DataFrame | None, list[Profile], list[DataValidationError]]:
+    """Every problem of a table in row order (up to `limit`); the records and profiles when there is none."""
     if kind not in RECORD_KINDS:
         raise DataValidationError(f"kind must be one of {', '.join(RECORD_KINDS)}, not {kind!r}", file=file)
-    mapping = mapping or ColumnMapping()
     if frame.height == 0:
         raise DataValidationError("no records", file=file)
     id_column, text_columns = mapping.resolve(frame.columns, kind, file)
-    ids = frame[id_column].cast(pl.String, strict=False)
-    first_row: dict[str, int] = {}
-    for row, (raw, value) in enumerate(zip(frame[id_column].to_list(), ids.to_list()), start=1):
-        if value is None or not value.strip():
-            raise DataValidationError(f"empty id ({raw!r})", file=file, row=row, column=id_column)
-        value = value.strip()
-        if value in first_row:
-            raise DataValidationError(f"duplicate id {value!r} (first seen in row {first_row[value]})", file=file,
-                                      row=row, column=id_column)
-        first_row[value] = row
-    texts: list[str] = []
-    for column in text_columns:
+    for column in (id_column, *text_columns):
         if frame.schema[column].is_nested() or frame.schema[column] == pl.Object:
-            raise DataValidationError(f"text column holds {frame.schema[column]} values, not text", file=file,
+            what = "id" if column == id_column else "text"
+            raise DataValidationError(f"{what} column holds {frame.schema[column]} values, not text", file=file,
                                       column=column)
-    columns = [frame[c].cast(pl.String, strict=False).to_list() for c in text_columns]
-    for row, parts in enumerate(zip(*columns), start=1):
-        text = embed_text(list(parts))
-        if not text:
-            raise DataValidationError("empty text", file=file, row=row, column=" + ".join(text_columns))
-        if "\x00" in text:
-            raise DataValidationError("text contains a NUL byte", file=file, row=row, column=" + ".join(text_columns))
-        texts.append(text)
-    for column, dtype in frame.schema.items():  # NUL bytes break PostgreSQL and most tools: refuse them anywhere
-        if dtype == pl.String:
-            bad = frame.with_row_index("_row").filter(pl.col(column).str.contains("\x00", literal=True))
-            if bad.height:
-                raise DataValidationError("value contains a NUL byte", file=file, row=int(bad["_row"][0]) + 1,
-                                          column=column)
     keep = [c for c in frame.columns
             if not is_contact_column(c, mapping.contact_columns) and c not in (id_column, ID, TEXT)]
-    return frame.with_columns(
-        pl.Series(ID, [v.strip() for v in ids.to_list()], dtype=pl.String),
-        pl.Series(TEXT, texts, dtype=pl.String),
-    ).select([ID, TEXT, *keep])
+    label = " + ".join(text_columns)
+    raw_ids = frame[id_column].to_list()
+    ids = [None if v is None else normalise_id(v) for v in frame[id_column].cast(pl.String, strict=False).to_list()]
+    parts = zip(*[frame[c].cast(pl.String, strict=False).to_list() for c in text_columns])
+    nul: dict[int, str] = {}  # row -> first column whose value holds a NUL byte (breaks PostgreSQL and most tools)
+    for column, dtype in frame.schema.items():
+        if dtype == pl.String:
+            for row in np.flatnonzero(frame[column].str.contains("\x00", literal=True).fill_null(False).to_numpy()):
+                nul.setdefault(int(row) + 1, column)
+    fields = iter_profiles(frame, kind, file, only=keep)
+    seen: dict[str, int] = {}
+    texts: list[str] = []
+    profiles: list[Profile] = []
+    errors: list[DataValidationError] = []
+    for row, (raw, key, text_parts, parsed) in enumerate(zip(raw_ids, ids, parts, fields), start=1):
+        problem = id_problem(key)
+        if problem:
+            errors.append(DataValidationError(problem + (f" ({raw!r})" if problem == "empty id" else ""), file=file,
+                                              row=row, column=id_column))
+        elif key in seen:
+            errors.append(DataValidationError(f"duplicate id {key!r} (first seen in row {seen[key]})", file=file,
+                                              row=row, column=id_column))
+        else:
+            seen[key] = row
+        text = embed_text(list(text_parts))
+        problem = text_problem(text)
+        if problem:
+            errors.append(DataValidationError(problem, file=file, row=row, column=label))
+        elif len(text) > MAX_TEXT_CHARS:
+            errors.append(TextTooLongError(len(text), MAX_TEXT_CHARS, file=file, row=row, column=label))
+        if row in nul and not problem:
+            errors.append(DataValidationError("value contains a NUL byte", file=file, row=row, column=nul[row]))
+        if isinstance(parsed, DataValidationError):
+            errors.append(parsed)
+        else:
+            profiles.append(parsed)
+        texts.append(text)
+        if len(errors) >= limit:
+            return None, [], errors[:limit]
+    if errors:
+        return None, [], errors
+    records = frame.with_columns(pl.Series(ID, ids, dtype=pl.String), pl.Series(TEXT, texts, dtype=pl.String))
+    return records.select([ID, TEXT, *keep]), profiles, []
 
 
 def load_records(path: str | Path, *, kind: str = "offers", mapping: ColumnMapping | None = None) -> pl.DataFrame:
@@ -134,33 +247,9 @@ def load_records(path: str | Path, *, kind: str = "offers", mapping: ColumnMappi
 
 def row_errors(frame: pl.DataFrame, *, kind: str = "offers", mapping: ColumnMapping | None = None,
                file: str = "<data>", limit: int = 100) -> list[DataValidationError]:
-    """All problems of a table at once, one per bad row (for a preview before import): missing or duplicate ids,
-    empty texts, NUL bytes and invalid structured fields. An empty list means `validate_records` will accept it."""
-    from semmatch.fields import field_errors
-
-    mapping = mapping or ColumnMapping()
+    """All problems of a table at once in row order (for a preview before import): the checks of `validate_table`,
+    so an empty list means `validate_records` and the store import will accept it."""
     try:
-        id_column, text_columns = mapping.resolve(frame.columns, kind, file)
+        return _check(frame, kind, mapping or ColumnMapping(), file, limit)[2]
     except DataValidationError as exc:
         return [exc]
-    errors: list[DataValidationError] = []
-    seen: dict[str, int] = {}
-    ids = frame[id_column].cast(pl.String, strict=False).to_list()
-    texts = zip(*[frame[c].cast(pl.String, strict=False).to_list() for c in text_columns])
-    for row, (value, parts) in enumerate(zip(ids, texts), start=1):
-        key = (value or "").strip()
-        text = embed_text(list(parts))
-        if not key:
-            errors.append(DataValidationError("empty id", file=file, row=row, column=id_column))
-        elif key in seen:
-            errors.append(DataValidationError(f"duplicate id {key!r} (first seen in row {seen[key]})", file=file,
-                                              row=row, column=id_column))
-        else:
-            seen[key] = row
-        if not text:
-            errors.append(DataValidationError("empty text", file=file, row=row, column=" + ".join(text_columns)))
-        elif "\x00" in text:
-            errors.append(DataValidationError("text contains a NUL byte", file=file, row=row,
-                                              column=" + ".join(text_columns)))
-    errors += field_errors(frame, kind, file, limit)
-    return sorted(errors, key=lambda e: (e.row or 0))[:limit]

@@ -36,6 +36,7 @@ from semmatch.store_tables import (  # noqa: F401  (re-exported: callers import 
     _check_kind,
     contacts,
     decisions,
+    erasures,
     matches,
     metadata,
     utcnow,
@@ -211,6 +212,19 @@ class Store(RecordImport):
         with self._write() as conn:
             return conn.execute(contacts.delete().where(contacts.c.kind == _check_kind(kind),
                                                         contacts.c.record_id == record_id)).rowcount
+
+    def erasure_sequence(self) -> int:
+        """The latest entry of the erasure log (0: none yet): one indexed read, cheap enough before every flush or
+        shortlist. See `semmatch.privacy`."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(erasures.c.sequence))).scalar() or 0)
+
+    def erasures_since(self, sequence: int) -> list[tuple[int, str, str]]:
+        """Erasure log entries after `sequence`, oldest first: (sequence, kind, record_id)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(erasures.c.sequence, erasures.c.kind, erasures.c.record_id)
+                                .where(erasures.c.sequence > sequence).order_by(erasures.c.sequence)).all()
+        return [(int(r.sequence), r.kind, r.record_id) for r in rows]
 
     def mark_stale(self, days: int, now: dt.datetime | None = None) -> int:
         """Needs that are open and were not updated for more than `days` days become 'stale'; returns how many."""

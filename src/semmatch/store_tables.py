@@ -47,6 +47,9 @@ decisions = sa.Table("decisions", metadata, sa.Column("id", sa.Integer, primary_
                      sa.Column("action", sa.String(16)), sa.Column("reason", sa.Text),
                      sa.Column("outcome_rating", sa.Integer), sa.Column("note", sa.Text),
                      sa.Column("decided_by", sa.String(200)), sa.Column("decided_at", STAMP))
+erasures = sa.Table("erasures", metadata, sa.Column("sequence", sa.Integer, primary_key=True),
+                     sa.Column("kind", sa.String(16)), sa.Column("record_id", sa.String(200)),
+                     sa.Column("erased_at", STAMP))
 DECISION_SCHEMA = {"id": pl.Int64, "need_id": pl.String, "offer_id": pl.String, "action": pl.String,
                    "reason": pl.String, "outcome_rating": pl.Int64, "note": pl.String, "decided_by": pl.String,
                    "decided_at": pl.Datetime("us", "UTC")}

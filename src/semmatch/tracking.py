@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import polars as pl
 
@@ -135,6 +136,78 @@ def get_run(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     artifacts = [a.path for a in client.list_artifacts(run_id)]
     return {"params": dict(run.data.params), "metrics": dict(run.data.metrics), "tags": dict(run.data.tags),
             "artifacts": artifacts, "artifact_uri": run.info.artifact_uri}
+
+
+def _local_path(uri: str) -> Path | None:
+    """The local path of a file URI or a plain path; None for anything remote (s3://, mlflow-artifacts:, http...)."""
+    from urllib.request import url2pathname
+
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(url2pathname(parsed.path)).resolve()
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):  # a path (C:\... on Windows)
+        return Path(uri).expanduser().resolve()
+    return None
+
+
+def local_locations(tracking_uri: str | None = None) -> dict[str, list[str]]:
+    """Where the MLflow store of `tracking_uri` (default: `default_tracking_uri()`) keeps its data on this machine,
+    for erasure requests: "store" (the SQLite file, or the folder of a file store), "artifacts" (the folders the
+    experiments and runs actually use, from their artifact locations, deleted runs included) and "remote" (locations
+    semmatch cannot reach: a tracking server, S3, ...). A store that does not exist is not created."""
+    uri = tracking_uri or default_tracking_uri()
+    found: dict[str, list[str]] = {"store": [], "artifacts": [], "remote": []}
+    if uri.startswith("sqlite:///"):
+        store = Path(uri.removeprefix("sqlite:///").split("?")[0]).expanduser().resolve()
+    else:
+        store = _local_path(uri)
+    if store is None:
+        found["remote"].append(uri)
+        return found
+    if not store.exists():
+        return found
+    found["store"].append(str(store))
+    locations = [str(store)] if store.is_dir() else []  # a file store keeps its runs' artifacts inside by default
+    mlflow = _mlflow(uri)
+    try:
+        locations += _artifact_uris(mlflow.tracking.MlflowClient(uri))
+    except mlflow.exceptions.MlflowException:
+        if not store.is_dir():  # a file store MLflow no longer opens: its folder is searched as a whole
+            raise
+    paths, remote = set(), {}
+    for location in dict.fromkeys(locations):
+        path = _local_path(location)
+        if path is None:
+            parsed = urlparse(location)
+            remote[f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else f"{parsed.scheme}:"] = None
+        elif path.exists():
+            paths.add(path)
+    found["remote"] = list(remote)
+    found["artifacts"] = sorted(str(p) for p in paths if not any(a in paths for a in p.parents))  # top-most only
+    return found
+
+
+def _artifact_uris(client: Any) -> list[str]:
+    """The artifact locations of every experiment and run (deleted ones included)."""
+    from mlflow.entities import ViewType
+
+    locations: list[str] = []
+    page = None
+    while True:
+        experiments = client.search_experiments(view_type=ViewType.ALL, page_token=page)
+        for experiment in experiments:
+            locations.append(experiment.artifact_location)
+            run_page = None
+            while True:
+                runs = client.search_runs([experiment.experiment_id], run_view_type=ViewType.ALL, max_results=1000,
+                                          page_token=run_page)
+                locations += [run.info.artifact_uri for run in runs]
+                run_page = runs.token
+                if not run_page:
+                    break
+        page = experiments.token
+        if not page:
+            return locations
 
 
 def register_model(name: str, model_dir: str | Path, run_id: str, *, description: str = "",

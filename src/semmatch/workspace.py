@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +17,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from semmatch.atomic import folder_lock
 from semmatch.config import MatchConfig
 from semmatch.criteria import Criteria
-from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError
+from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError, UnknownIdError
+from semmatch.index import check_index_folder
 from semmatch.matcher import Matcher
-from semmatch.privacy import ErasureReport, erase_from_cache, erase_from_mlflow_artifacts, erase_in_store, local_models
+from semmatch.privacy import CACHE_FILE, ERASED_TEXT, ErasureReport, forget_everywhere
 from semmatch.schema import ColumnMapping
 from semmatch.store import Store
 
@@ -31,8 +34,16 @@ def sync_index(store: Store, kind: str, out_dir: str | Path, config: MatchConfig
                progress: Progress | None = None) -> tuple[Matcher, int]:
     """Build the index of one kind from the store, or bring an existing one up to date (only changes embedded).
 
-    Returns the matcher and how many records were (re)embedded. Archived records are left out.
+    Returns the matcher and how many records were (re)embedded. Archived records are left out. A folder that is not a
+    semmatch index folder is refused untouched; the folder's write lock is held from loading to saving.
     """
+    check_index_folder(out_dir)
+    with folder_lock(out_dir):
+        return _sync_index(store, kind, out_dir, config, progress)
+
+
+def _sync_index(store: Store, kind: str, out_dir: str | Path, config: MatchConfig | None,
+                progress: Progress | None) -> tuple[Matcher, int]:
     records = store.records(kind)
     if records.height == 0:
         raise StoreError(f"the store holds no {kind}; import some with `semmatch import FILE --kind {kind}`")
@@ -76,6 +87,11 @@ class Workspace:
         self._matchers: dict[str, Matcher] = {}
         self._saved_at: dict[str, float] = {}
         self._unsaved: set[str] = set()
+        # Erasure log entries up to here are in what this workspace holds: indexes are synced from the store, which
+        # has archived erased records. Later ones are applied by `_apply_erasures` before every flush and shortlist.
+        self._erasures_seen = self.store.erasure_sequence()
+        self._erased: set[tuple[str, str]] = set()  # (kind, id) erased while this workspace ran
+        self._erasure_lock = threading.RLock()  # the app shares one workspace between its sessions' threads
 
     def index_dir(self, kind: str) -> Path:
         return self.index_root / f"{kind}-index"
@@ -85,7 +101,55 @@ class Workspace:
         if kind not in self._matchers:
             self._matchers[kind], _ = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
             self._saved_at[kind] = time.monotonic()
+            self._save_if_erased()
+        else:
+            self._apply_erasures()
         return self._matchers[kind]
+
+    def _apply_erasures(self) -> set[tuple[str, str]]:
+        """Erasure requests made since the last look (by any process: `semmatch forget`, another app session, an API
+        worker): drop those records from the indexes held in memory, so they are neither shown nor written back.
+        One cheap read of the erasure log's latest sequence when nothing is new. Returns (kind, id) of the records
+        dropped; their index folders count as unsaved."""
+        if self.store.erasure_sequence() <= self._erasures_seen:
+            return set()
+        dropped = set()
+        with self._erasure_lock:
+            for sequence, kind, record_id in self.store.erasures_since(self._erasures_seen):
+                matcher = self._matchers.get(kind)
+                if matcher is not None and record_id in matcher.index_:
+                    matcher.remove([record_id])
+                    self._unsaved.add(kind)
+                    dropped.add((kind, record_id))
+                self._erasures_seen = max(self._erasures_seen, sequence)
+                self._erased.add((kind, record_id))
+        return dropped
+
+    def _refuse_erased_query(self, kind: str, record_id: str) -> None:
+        """A session may still hold the text of a record erased since (a need it saved, say): matching it under the
+        record's id would embed and cache the text again. Refused, unless the id was created anew since."""
+        if (kind, record_id) not in self._erased:
+            return
+        try:
+            recreated = self.store.get_record(kind, record_id)["text"] != ERASED_TEXT
+        except UnknownIdError:
+            recreated = False
+        if recreated:
+            self._erased.discard((kind, record_id))
+            return
+        raise StoreError(f"{record_id} wurde auf Antrag gelöscht (DSGVO Art. 17) und wird nicht mehr abgeglichen / "
+                         f"{record_id} was erased on request and is no longer matched")
+
+    def _save(self, kind: str) -> None:
+        self._matchers[kind].save(self.index_dir(kind))
+        self._saved_at[kind] = time.monotonic()
+        self._unsaved.discard(kind)
+
+    def _save_if_erased(self) -> None:
+        """After a folder was written: an erasure that arrived meanwhile may have been written back; rewrite it."""
+        while self._apply_erasures():
+            for kind in sorted(self._unsaved & set(self._matchers)):
+                self._save(kind)
 
     def _save_later(self, kind: str) -> None:
         """Save an index folder after single edits at most every SAVE_INTERVAL_S seconds: writing 100k records'
@@ -96,18 +160,21 @@ class Workspace:
             self.flush()
 
     def flush(self) -> None:
-        """Write the index folders that have unsaved edits."""
+        """Write the index folders that have unsaved edits, without records erased meanwhile (see `_apply_erasures`;
+        the log is read again after writing, so an erasure during the write is not undone either)."""
+        self._apply_erasures()
         for kind in sorted(self._unsaved):
             if kind in self._matchers:
-                self._matchers[kind].save(self.index_dir(kind))
-                self._saved_at[kind] = time.monotonic()
+                self._save(kind)
         self._unsaved.clear()
+        self._save_if_erased()
 
     def refresh(self, kind: str, progress: Progress | None = None) -> int:
         """Bring an index up to date with the store; returns how many records were embedded."""
         self._matchers[kind], embedded = sync_index(self.store, kind, self.index_dir(kind), self.config, progress)
         self._saved_at[kind] = time.monotonic()
         self._unsaved.discard(kind)
+        self._save_if_erased()
         return embedded
 
     # ------------------------------------------------------------- matching
@@ -116,14 +183,25 @@ class Workspace:
         """Shortlist for a pasted or stored need (against="offers") or offer (against="needs"), with the store's
         load (capacity) and each candidate's contact status."""
         matcher = self.matcher(against)
+        seen = self._erasures_seen
+        if query_id != "pasted":
+            self._refuse_erased_query(matcher.query_kind, query_id)
         load = self.store.load() if against == "offers" else None
         result = matcher.match(text, k, query_ids=[query_id], criteria=criteria, load=load)
+        if self._apply_erasures() or self._erasures_seen > seen:  # erased while this shortlist was ranked
+            result = self.still_shown(result, against)
         if against == "offers" and result.height:
             status = self.store.offer_status(result["id"].to_list()).select(
                 pl.col("offer_id").alias("id"), pl.col("contacted").alias("times_contacted"),
                 pl.col("contacted_7d"), pl.col("placed").alias("already_placed"))
             result = result.join(status, on="id", how="left", maintain_order="left")
         return result
+
+    def still_shown(self, result: pl.DataFrame, kind: str = "offers") -> pl.DataFrame:
+        """A shortlist computed earlier (e.g. kept in an app session) without the records of `kind` that have left
+        the index since: erased (see `_apply_erasures`) or archived."""
+        matcher = self.matcher(kind)
+        return result.filter(pl.col("id").is_in([i for i in result["id"].to_list() if i in matcher.index_]))
 
     def criteria_of(self, kind: str, record_id: str, **switches: Any) -> tuple[str, Criteria]:
         """A stored record's text and its own fields as criteria (kind: needs or offers)."""
@@ -155,7 +233,9 @@ class Workspace:
         self.store.archive(kind, record_id)
         if kind in self._matchers and record_id in self._matchers[kind].index_:
             self._matchers[kind].remove([record_id])
-            self._matchers[kind].save(self.index_dir(kind))  # at once: an archived record leaves the files now
+            self._apply_erasures()
+            self._save(kind)  # at once: an archived record leaves the files now
+            self._save_if_erased()
 
     def import_frame(self, kind: str, frame: pl.DataFrame, mapping: ColumnMapping | None = None,
                      file: str = "<upload>", progress: Progress | None = None) -> dict[str, int]:
@@ -220,24 +300,17 @@ class Workspace:
                                              pl.col("accepted").mean().alias("acceptance_rate")).sort("period")
 
     def forget(self, kind: str, record_id: str, *, extra_index_dirs: tuple[str | Path, ...] = (),
-               mlflow_artifacts: str | Path = "mlartifacts") -> ErasureReport:
-        """Erasure request: remove a need or offer (a person) from the store, the indexes, the embedding cache and
-        local MLflow artifacts. See `semmatch.privacy`."""
-        text, rows = erase_in_store(self.store, kind, record_id)
-        report = ErasureReport(kind, record_id, database_rows=rows)
-        for folder in (self.index_dir(kind), *map(Path, extra_index_dirs)):
-            if not (Path(folder) / "matcher.json").is_file():
-                continue
-            matcher = Matcher.load(folder, config=self.config)
-            if record_id in matcher.index_:
-                matcher.remove([record_id])
-                matcher.save(folder)
-                report.index_folders.append(str(folder))
-        self._matchers.pop(kind, None)
+               mlflow_artifacts: tuple[str | Path, ...] = (), tracking_uri: str | None = None) -> ErasureReport:
+        """Erasure request: remove a need or offer (a person) from the store, every index folder under the index root,
+        `extra_index_dirs` and models/, the embedding caches (every version of its text) and the MLflow store of
+        `tracking_uri` (default $MLFLOW_TRACKING_URI) plus `mlflow_artifacts`. Running workspaces drop the record at
+        their next flush or shortlist (erasure log). See `semmatch.privacy.forget_everywhere`."""
         config = self.config or MatchConfig()
-        report.cache_entries = erase_from_cache(config.resolved_cache_dir / "embeddings.sqlite", [text])
-        report.mlflow_files = erase_from_mlflow_artifacts(Path(mlflow_artifacts), record_id)
-        report.models_to_review = local_models(Path("models"))
+        report = forget_everywhere(
+            self.store, kind, record_id, index_roots=(self.index_root, *extra_index_dirs, Path("models")),
+            cache_paths=(config.resolved_cache_dir / CACHE_FILE,) if config.use_cache else (),
+            mlflow_artifacts=mlflow_artifacts, tracking_uri=tracking_uri)
+        self._apply_erasures()  # and what this workspace holds in memory (written at the next flush)
         return report
 
     def close(self) -> None:

@@ -1,0 +1,72 @@
+"""The app's login gate (Streamlit): a salted password hash, throttled failures, no traceback for visitors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import streamlit as st
+
+from semmatch.auth import LoginThrottle, configured_hash, is_local_address, parse_hash, verify_password
+from semmatch.errors import ConfigError
+from semmatch.i18n import TEXT
+
+log = logging.getLogger("semmatch.app")
+
+
+def t(key: str) -> str:
+    return TEXT[st.session_state.get("lang", "de")][key]
+
+
+@st.cache_resource(show_spinner=False)
+def login_throttle() -> LoginThrottle:
+    """One throttle for every session of this server process (failed logins per client and in total)."""
+    return LoginThrottle()
+
+
+def client_id() -> str:
+    """Who is trying to log in: the connection's IP address; behind a reverse proxy on this host (the connection
+    comes from localhost) the address the proxy appended to X-Forwarded-For; else this browser session."""
+    address = st.context.ip_address
+    if isinstance(address, str) and address:
+        return address
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    if isinstance(forwarded, str) and forwarded.split(",")[-1].strip():
+        return forwarded.split(",")[-1].strip()
+    return "session:" + st.session_state.setdefault("login_session", uuid.uuid4().hex[:12])
+
+
+def login_gate() -> bool:
+    try:
+        secrets = dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        secrets = {}
+    stored = configured_hash(secrets)
+    if stored is None:
+        if not is_local_address(st.get_option("server.address")):
+            st.error(t("not_local"))
+            return False
+        st.caption("🔒 " + t("local_only"))
+        return True
+    if st.session_state.get("authenticated"):
+        return True
+    try:
+        parse_hash(stored)
+    except ConfigError as exc:
+        log.error("login disabled: %s", exc)  # the details go to the server log, not to the visitor
+        st.error(t("bad_hash"))
+        return False
+    password = st.text_input(t("login"), type="password", key="password")
+    if st.button(t("login_button"), key="login"):
+        throttle, client = login_throttle(), client_id()
+        wait = throttle.wait(client)
+        if wait:  # refused without checking the password: no guessing, no CPU spent on the hash
+            st.error(t("throttled").format(seconds=wait))
+            return False
+        if verify_password(password, stored):
+            throttle.succeeded(client)
+            st.session_state["authenticated"] = True
+            st.rerun()
+        throttle.failed(client)
+        st.error(t("wrong"))
+    return False
