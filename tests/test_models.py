@@ -85,7 +85,8 @@ def test_conversion_is_built_once_and_reused(e5, model_cache):
     stamp = os.stat(folder / "modules.json").st_mtime_ns
     assert prepare_model("e5-small", cache_dir=model_cache) == folder
     assert os.stat(folder / "modules.json").st_mtime_ns == stamp
-    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no half-built leftovers
+    # no half-built leftovers (the folder's write lock file stays: filelock cannot remove it safely)
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".") and not p.name.endswith(".semmatch-lock")]
 
 
 @pytest.mark.model

@@ -182,6 +182,22 @@ def test_finetune_pairs_on_a_tiny_model(tiny_model, tmp_path):
         finetune_pairs(str(tiny_model), pl.DataFrame({"anchor": ["a"]}), tmp_path / "x")
 
 
+def test_finetune_overwrite_replaces_only_its_own_folder(tiny_model, tmp_path):
+    from semmatch.errors import FolderNotOwnedError
+
+    out = tmp_path / "tuned"
+    finetune_pairs(str(tiny_model), triplets(), out, epochs=1, lr=5e-3, batch_size=8, seed=1)
+    finetune_pairs(str(tiny_model), triplets(), out, epochs=1, lr=5e-3, batch_size=8, seed=2, overwrite=True)
+    assert (out / "modules.json").is_file()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tuned.") and p.is_dir()]
+    user = tmp_path / "thesis"
+    user.mkdir()
+    (user / "thesis.txt").write_text("kapitel 1", encoding="utf-8")
+    with pytest.raises(FolderNotOwnedError, match="thesis"):
+        finetune_pairs(str(tiny_model), triplets(), user, epochs=1, lr=5e-3, batch_size=8, overwrite=True)
+    assert (user / "thesis.txt").read_text(encoding="utf-8") == "kapitel 1"
+
+
 def test_finetune_on_decisions_logs_to_mlflow(tiny_model, decided, tmp_path, monkeypatch):
     store = decided[0]
     rows, judged = decision_pairs(store)

@@ -17,10 +17,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from semmatch.atomic import FolderFormat, atomic_directory, check_replaceable
 from semmatch.config import MatchConfig, resolve_config  # noqa: F401  (re-exported for notebooks)
 from semmatch.errors import ConfigError, DataValidationError, ModelError
 from semmatch.models import MODELS_DIR, load_model, resolve_model
@@ -37,6 +38,12 @@ from semmatch.models import MODELS_DIR, load_model, resolve_model
 if TYPE_CHECKING:
     from semmatch.matcher import Matcher
     from semmatch.store import Store
+
+# A fine-tuned model folder: overwrite replaces only a folder semmatch fine-tuned (its marker names the files).
+# No older semmatch wrote this marker, so no legacy form is accepted (legacy_files empty).
+FINETUNED_FOLDER = FolderFormat(what="semmatch fine-tuned model folder", marker="semmatch_finetuned.json",
+                                key="semmatch_format", value="semmatch-finetuned",
+                                legacy_keys=frozenset({"base_model", "checksums"}), legacy_files=frozenset())
 
 log = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -116,6 +123,7 @@ def finetune_pairs(base_model: str, pairs: pl.DataFrame, out_dir: str | Path, *,
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise ModelError(f"{out_dir} exists already; choose another name or pass overwrite")
+    check_replaceable(out_dir, FINETUNED_FOLDER)  # before hours of training, not after
     for name, value in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)):
         if not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(f"{name} must be > 0, not {value!r}")
@@ -144,13 +152,9 @@ def finetune_pairs(base_model: str, pairs: pl.DataFrame, out_dir: str | Path, *,
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(True)
     if prompt:
         model.prompts = {**(model.prompts or {}), "query": prompt}
-    staging = out_dir.with_name(f".{out_dir.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    model.save(str(staging), safe_serialization=True)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
+    with atomic_directory(out_dir, FINETUNED_FOLDER) as staging:  # replaces only a folder semmatch fine-tuned
+        model.save(str(staging), safe_serialization=True)
+        (staging / FINETUNED_FOLDER.marker).write_text(json.dumps({"base_model": base_model}), encoding="utf-8")
     counts = {n: len(d) for n, d in parts.items()}
     log.info("fine-tuned %s -> %s in %.0f s (%d steps, torch threads %d)", base_model, out_dir, seconds,
              trainer.state.global_step, torch.get_num_threads())
