@@ -249,3 +249,41 @@ def test_no_command_deletes_or_overwrites_a_file_it_did_not_create(tree, target,
         after = snapshot(Path(tmp))
         changed = sorted(name for name, content in before.items() if after.get(name) != content)
         assert changed == [], (changed, target, [r.output for r in runs])
+
+
+# ------------------------------------------------- property: file outputs (--out, --exposure-out) touch no user file
+OUT_TARGETS = st.sampled_from(["a", "b", "thesis.txt", "a/b", "offers.csv", "data/offers.csv", "data/needs.csv",
+                               "idx/index.json", "idx/records.parquet", "idx/new", "new", "data", "."])
+OUT_COMMANDS = {"match --out": ["match", "idx", "--needs", "data/needs.csv", "--out"],
+                "match --exposure-out": ["match", "idx", "--needs", "data/needs.csv", "--batch", "--exposure-out"],
+                "conditions --out": ["conditions", "idx", "--min-similarity", "0", "--out"]}
+INPUTS = {"match --out": ("data/needs.csv",), "match --exposure-out": ("data/needs.csv",), "conditions --out": ()}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=TREES, target=OUT_TARGETS, suffix=st.sampled_from(["", ".csv", ".json", ".parquet"]),
+       command=st.sampled_from(sorted(OUT_COMMANDS)), overwrite=st.booleans(),
+       link=st.sampled_from([None, "data/needs.csv", "idx/index.json", "thesis.txt"]))
+def test_no_file_output_overwrites_a_file_it_did_not_create(tree, target, suffix, command, overwrite, link):
+    with tempfile.TemporaryDirectory() as tmp, chdir(Path(tmp).resolve()):
+        base = Path.cwd()
+        (base / "data").mkdir()
+        OFFERS.write_csv(base / "data" / "offers.csv")
+        pl.DataFrame({"need_id": ["N1"], "description": ["Website"]}).write_csv(base / "data" / "needs.csv")
+        plant(base, tree)
+        assert index_cli(Path("data/offers.csv"), "idx").exit_code == 0
+        out = target if target in (".", "data") else target + suffix
+        if link and not (base / out).exists() and not (base / out).is_symlink() and (base / out).parent.is_dir() \
+                and (base / link).exists():
+            (base / out).symlink_to(base / link)  # a link onto an input, an index file or a user's file
+        before = snapshot(base)
+        result = CliRunner().invoke(main, OUT_COMMANDS[command] + [out] + (["--overwrite"] if overwrite else []))
+        assert result.exit_code in (0, 1, 2) and isinstance(result.exception, (SystemExit, type(None))), (
+            result.output, result.exception)
+        after = snapshot(base)
+        changed = sorted(name for name, content in before.items() if after.get(name) != content)
+        written = (base / out).resolve().relative_to(base).as_posix() if (base / out).resolve().is_relative_to(
+            base) else None
+        mine = overwrite and written not in INPUTS[command] and not str(written).startswith("idx/")
+        allowed = {written, Path(out).as_posix()} if mine else set()  # with --overwrite: the target (and its link)
+        assert set(changed) <= allowed, (changed, out, command, overwrite, result.output)

@@ -7,7 +7,7 @@ import uuid
 
 import streamlit as st
 
-from semmatch.auth import LoginThrottle, configured_hash, is_local_address, parse_hash, verify_password
+from semmatch.auth import LoginThrottle, configured_hash, is_local_address, parse_hash
 from semmatch.errors import ConfigError
 from semmatch.i18n import TEXT
 
@@ -36,12 +36,33 @@ def client_id() -> str:
     return "session:" + st.session_state.setdefault("login_session", uuid.uuid4().hex[:12])
 
 
-def login_gate() -> bool:
+def streamlit_secrets() -> dict | None:
+    """Streamlit's secrets as a dict: {} when there is no secrets file, None when one is broken (not valid TOML, a bad
+    path; the details go to the server log, not to the visitor)."""
     try:
-        secrets = dict(st.secrets)
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        secrets = {}
-    stored = configured_hash(secrets)
+        return dict(st.secrets)
+    except st.errors.StreamlitSecretNotFoundError as exc:
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return {}
+        log.error("login disabled: the Streamlit secrets cannot be read: %s", exc)
+        return None
+    except FileNotFoundError:  # no secrets file at all
+        return {}
+
+
+def login_gate() -> bool:
+    secrets = streamlit_secrets()
+    if secrets is None:
+        st.error(t("bad_secrets"))
+        return False
+    try:
+        stored = configured_hash(secrets)
+        if stored is not None:
+            parse_hash(stored)
+    except ConfigError as exc:
+        log.error("login disabled: %s", exc)  # the details go to the server log, not to the visitor
+        st.error(t("bad_hash"))
+        return False
     if stored is None:
         if not is_local_address(st.get_option("server.address")):
             st.error(t("not_local"))
@@ -50,23 +71,14 @@ def login_gate() -> bool:
         return True
     if st.session_state.get("authenticated"):
         return True
-    try:
-        parse_hash(stored)
-    except ConfigError as exc:
-        log.error("login disabled: %s", exc)  # the details go to the server log, not to the visitor
-        st.error(t("bad_hash"))
-        return False
     password = st.text_input(t("login"), type="password", key="password")
     if st.button(t("login_button"), key="login"):
-        throttle, client = login_throttle(), client_id()
-        wait = throttle.wait(client)
-        if wait:  # refused without checking the password: no guessing, no CPU spent on the hash
-            st.error(t("throttled").format(seconds=wait))
+        result = login_throttle().login(client_id(), password, stored)
+        if result.wait:
+            st.error(t("throttled").format(seconds=result.wait))
             return False
-        if verify_password(password, stored):
-            throttle.succeeded(client)
+        if result.ok:
             st.session_state["authenticated"] = True
             st.rerun()
-        throttle.failed(client)
         st.error(t("wrong"))
     return False

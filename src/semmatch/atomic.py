@@ -8,6 +8,11 @@
 - A symlinked folder: the link's target is replaced, the link stays.
 - One writer at a time: writers hold an exclusive lock (filelock, a `.NAME.semmatch-lock` file next to the folder)
   from the check to the swap; `folder_lock` holds it across a whole load-change-save, so concurrent updates serialize.
+  A lock path that is a symlink or not a regular file is refused (FolderBusyError), never followed.
+- What a crashed writer left is removed only when it is semmatch's: a backup with its marker, a staging folder that
+  holds semmatch's sentinel (an empty `.semmatch-staging` folder, dropped before the swap), is empty, or holds only
+  file names of its format. A user's folder that merely looks like one is kept.
+- `owning_folder` tells whether a path lies inside a folder of a known format (file outputs refuse to write there).
 - Readers see one generation: `read_consistently` reads the marker before and after loading and loads again when a
   writer swapped the folder in between (the old folder's open files stay readable on POSIX).
 """
@@ -18,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +40,10 @@ T = TypeVar("T")
 LOCK_TIMEOUT_S = 600.0
 READ_ATTEMPTS = 20
 FILES_KEY = "files"
+STAGING_SENTINEL = ".semmatch-staging"  # an empty folder inside each staging folder: "semmatch writes this one"
+# The modules that define the folder formats (imported by `known_formats`, so each format is registered).
+FORMAT_MODULES = ("semmatch.index", "semmatch.e5_convert", "semmatch.onnx_embedder", "semmatch.train")
+_FORMATS: dict[tuple[str, str, str], FolderFormat] = {}
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,44 @@ class FolderFormat:
     legacy_keys: frozenset[str]
     legacy_checked: frozenset[str] = frozenset()
     legacy_files: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        _FORMATS.setdefault((self.marker, self.key, self.value), self)
+
+
+def known_formats() -> list[FolderFormat]:
+    """Every folder format semmatch writes (index, model, ONNX and fine-tuned folders)."""
+    import importlib
+
+    for module in FORMAT_MODULES:
+        importlib.import_module(module)
+    return list(_FORMATS.values())
+
+
+def is_own_folder(folder: Path, fmt: FolderFormat) -> bool:
+    """Whether folder carries fmt's marker (current or older form), or is a staging folder semmatch is writing."""
+    if (folder / STAGING_SENTINEL).is_dir() and not (folder / STAGING_SENTINEL).is_symlink():
+        return True
+    marker_path = folder / fmt.marker
+    if marker_path.is_symlink() or not marker_path.is_file():
+        return False
+    marker = _read_marker(folder, fmt)
+    return marker is not None and (marker.get(fmt.key) == fmt.value or _older_marker(folder, marker, fmt))
+
+
+def owning_folder(path: str | Path) -> tuple[Path, FolderFormat] | None:
+    """The semmatch folder (index, model ...) that path lies inside, with its format; None when there is none.
+
+    Symlinks are followed: a link into an index folder counts as inside it."""
+    resolved = resolve_folder(path)
+    formats = known_formats()
+    for folder in resolved.parents:
+        if not folder.is_dir():
+            continue
+        for fmt in formats:
+            if is_own_folder(folder, fmt):
+                return folder, fmt
+    return None
 
 
 def file_sha256(path: Path) -> str:
@@ -157,16 +205,35 @@ def folder_lock(target: str | Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator
     Yields the resolved folder."""
     folder = resolve_folder(target)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(folder.parent / f".{folder.name}.semmatch-lock", timeout=timeout, is_singleton=True)
+    path = folder.parent / f".{folder.name}.semmatch-lock"
+    _check_lock_path(path, target)
+    lock = FileLock(path, timeout=timeout, is_singleton=True)
     try:
         lock.acquire()
     except Timeout as exc:
         raise FolderBusyError(f"{target} is being written by another semmatch process for more than {timeout:.0f} s; "
                               "try again when it has finished") from exc
+    except OSError as exc:  # e.g. a symlink put there after the check (the lock file is opened without following it)
+        raise FolderBusyError(f"cannot take the write lock {path} of {target} ({exc.strerror or exc}); if no semmatch "
+                              "process is writing, remove that path and try again") from exc
     try:
         yield folder
     finally:
         lock.release()
+
+
+def _check_lock_path(path: Path, target: str | Path) -> None:
+    """Refuse a lock path that is a symlink or anything but a regular file (semmatch never follows or replaces it)."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FolderBusyError(f"cannot check the write lock {path} of {target} ({exc.strerror or exc})") from exc
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        what = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise FolderBusyError(f"the write lock {path} of {target} is {what}, so semmatch will not use it; remove it "
+                              "(semmatch creates it again as a plain file) and try again")
 
 
 def _backups(folder: Path) -> list[Path]:
@@ -208,12 +275,29 @@ def _tidy(folder: Path, fmt: FolderFormat) -> None:
         if not foreign_entries(backup, fmt):
             shutil.rmtree(backup, ignore_errors=True)
     for staging in folder.parent.glob(f".{folder.name}.semmatch-staging-*"):
-        if staging.is_dir() and not staging.is_symlink():
+        if staging.is_dir() and not staging.is_symlink() and _left_by_a_writer(staging, fmt):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _left_by_a_writer(staging: Path, fmt: FolderFormat) -> bool:
+    """Whether a folder named like a staging folder is one a crashed semmatch writer left: it holds the sentinel, is
+    empty, is complete (its marker names every file), or holds only file names of its format (a partial write)."""
+    sentinel = staging / STAGING_SENTINEL
+    if sentinel.is_dir() and not sentinel.is_symlink():
+        return True
+    if not foreign_entries(staging, fmt):
+        return True
+    if fmt.legacy_files is None:
+        return False
+    known = set(fmt.legacy_files) | {fmt.marker}
+    return all(regular and name in known for name, regular in _entries(staging).items())
 
 
 def _stamp(staging: Path, fmt: FolderFormat) -> None:
     """Write the format key and the list of files into the staging folder's marker."""
+    sentinel = staging / STAGING_SENTINEL
+    if sentinel.is_dir() and not sentinel.is_symlink():
+        sentinel.rmdir()  # not part of the folder semmatch hands over
     marker = _read_marker(staging, fmt) if (staging / fmt.marker).is_file() else {}
     if marker is None:
         raise FolderNotOwnedError(f"{staging / fmt.marker} is not a JSON object")  # a bug in the writer
@@ -234,6 +318,7 @@ def atomic_directory(target: str | Path, fmt: FolderFormat) -> Iterator[Path]:
         check_replaceable(target, fmt)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.semmatch-staging-", dir=folder.parent))
         try:
+            (staging / STAGING_SENTINEL).mkdir()
             yield staging
             _stamp(staging, fmt)
             check_replaceable(target, fmt)  # nobody put a file of their own there meanwhile

@@ -3,8 +3,9 @@
 Create a hash with `semmatch hash-password`, then set it as $SEMMATCH_APP_PASSWORD_HASH or as `password_hash` in
 .streamlit/secrets.toml. Without one, `semmatch app` binds to 127.0.0.1 only.
 
-Failed logins are throttled (`LoginThrottle`, moving windows from the `limits` library): per client and over all
-clients of one server process, and logged (client and time, never the password).
+Logins are throttled (`LoginThrottle`, moving windows from the `limits` library): per client and over all clients
+of one server process. Every attempt takes its slot before the password is checked, so concurrent tries cannot slip
+past the limit; failures are logged (client and time, never the password).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import hmac
 import logging
 import math
 import os
+import threading
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
@@ -38,12 +41,18 @@ def hash_password(password: str, *, iterations: int = ITERATIONS, salt: bytes | 
     return "$".join([ALGORITHM, str(iterations), base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
 
 
-def parse_hash(stored: str) -> tuple[int, bytes, bytes]:
-    """(iterations, salt, digest) of a stored hash; a malformed one is a ConfigError (checked before any login)."""
+def parse_hash(stored: object) -> tuple[int, bytes, bytes]:
+    """(iterations, salt, digest) of a stored hash; a malformed one (also one that is not a string, e.g. a number or
+    a table in secrets.toml) is a ConfigError (checked before any login)."""
+    if not isinstance(stored, str):
+        raise ConfigError(f"the configured password hash is malformed: a value of type {type(stored).__name__}, "
+                          f"not a string; create one with `semmatch hash-password`")
     try:
         algorithm, iterations, salt, digest = stored.strip().split("$")
         if algorithm != ALGORITHM:
             raise ValueError(f"unknown algorithm {algorithm!r}")
+        if not (iterations.isascii() and iterations.isdigit()):  # int() would also take "１０００" or " 1_000"
+            raise ValueError(f"iterations {iterations!r} is not a number")
         rounds = int(iterations)
         if not MIN_ITERATIONS <= rounds <= MAX_ITERATIONS:
             raise ValueError(f"iterations {rounds} outside {MIN_ITERATIONS}..{MAX_ITERATIONS}")
@@ -64,8 +73,16 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def configured_hash(secrets: dict | None = None) -> str | None:
-    """The password hash from the environment, else from Streamlit secrets; None when no login is configured."""
-    return os.environ.get(PASSWORD_ENV) or (secrets or {}).get("password_hash") or None
+    """The password hash from the environment, else from Streamlit secrets; None when no login is configured (unset
+    or empty). A `password_hash` that is not a string (a number, true/false, a list, a table) is a ConfigError."""
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    stored = (secrets or {}).get("password_hash")
+    if stored is None or stored == "":
+        return None
+    if not isinstance(stored, str):
+        parse_hash(stored)  # raises the ConfigError that names the type
+    return stored
 
 
 LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -90,12 +107,22 @@ def _limits(text: str, env: str) -> list[RateLimitItem]:
         raise ConfigError(f"${env}: {text!r} is not a list of limits like '5/minute,20/hour'") from exc
 
 
-class LoginThrottle:
-    """Backoff for failed logins, per client and over all clients, in this process's memory.
+@dataclass(frozen=True)
+class LoginResult:
+    """One login attempt: `ok` when the password was right; `wait` > 0 when the throttle refused it (seconds to wait;
+    the password was not checked)."""
 
-    `wait(client)` is the number of seconds the client must still wait (0: it may try). Every failure counts in the
-    client's windows and in the global ones; once a window is full, tries are refused, without checking the password,
-    until its oldest failure leaves the window. A success clears the client's windows (not the global ones).
+    ok: bool
+    wait: int = 0
+
+
+class LoginThrottle:
+    """Backoff for logins, per client and over all clients, in this process's memory.
+
+    Every attempt takes its slot in the client's windows and in the global ones (`acquire`) before the password is
+    checked; the test of the windows and the counting happen under one lock, so concurrent attempts cannot pass
+    together. Once a window is full, tries are refused, without checking the password, until its oldest attempt
+    leaves the window. A success clears the client's windows (not the global ones, which count every attempt).
     """
 
     def __init__(self, client_limits: str | None = None, global_limits: str | None = None) -> None:
@@ -104,13 +131,14 @@ class LoginThrottle:
         self.global_limits = _limits(global_limits or os.environ.get(GLOBAL_LIMITS_ENV) or GLOBAL_LIMITS,
                                      GLOBAL_LIMITS_ENV)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._lock = threading.Lock()
 
     def _windows(self, client: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         return ([(item, ("client", client)) for item in self.client_limits]
                 + [(item, ("all",)) for item in self.global_limits])
 
     def wait(self, client: str) -> int:
-        """Seconds until this client may try again; 0 when it may try now."""
+        """Seconds until this client may try again; 0 when it may try now (counts nothing)."""
         now, longest = time.time(), 0
         for item, keys in self._windows(client):
             if not self.limiter.test(item, *keys):
@@ -118,13 +146,34 @@ class LoginThrottle:
                 longest = max(longest, max(1, math.ceil(reset - now)))
         return longest
 
-    def failed(self, client: str) -> None:
-        """Count a failed attempt and log it (client and time; never the password)."""
-        for item, keys in self._windows(client):
-            self.limiter.hit(item, *keys)
+    def acquire(self, client: str) -> int:
+        """Take one attempt's slot in every window of this client and in the global ones: 0 when the client may check
+        its password now (the attempt is counted already), else the seconds to wait (nothing is counted)."""
+        with self._lock:  # test and count at once: concurrent attempts cannot all see a free window
+            wait = self.wait(client)
+            if wait:
+                return wait
+            taken = [self.limiter.hit(item, *keys) for item, keys in self._windows(client)]
+        return 0 if all(taken) else max(1, self.wait(client))  # hit() is the gate should another counter share them
+
+    def log_failure(self, client: str) -> None:
+        """Log a failed attempt (client and time; never the password). `acquire` has counted it already."""
         log.warning("failed login from client %s at %s", client,
                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def succeeded(self, client: str) -> None:
-        for item in self.client_limits:
-            self.limiter.clear(item, "client", client)
+        """Clear the client's windows after a right password (the global windows keep the attempt)."""
+        with self._lock:
+            for item in self.client_limits:
+                self.limiter.clear(item, "client", client)
+
+    def login(self, client: str, password: str, stored: str) -> LoginResult:
+        """One attempt: the slot first, then the password (a malformed hash is a ConfigError)."""
+        wait = self.acquire(client)
+        if wait:  # refused without checking the password: no guessing, no CPU spent on the hash
+            return LoginResult(ok=False, wait=wait)
+        if verify_password(password, stored):
+            self.succeeded(client)
+            return LoginResult(ok=True)
+        self.log_failure(client)
+        return LoginResult(ok=False)

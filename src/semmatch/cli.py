@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import polars as pl
 
+from semmatch.cli_outputs import check_outputs, config_files, db_file, overwrite_option
 from semmatch.cli_types import FiniteFloat, normalised_id
 from semmatch.config import MatchConfig
 from semmatch.errors import SemmatchError
@@ -82,7 +83,7 @@ def models_command(prepare: str | None) -> None:
     from semmatch.models import list_models, model_id, prepare_model, resolve_model
 
     if prepare:
-        folder = prepare_model(prepare)
+        folder = prepare_model(prepare)  # an unknown name that is not in the hub cache and not reachable: ModelError
         info = resolve_model(prepare)
         click.echo(f"ready: {info.name} ({model_id(info)})" + (f" at {folder}" if folder else ""))
         return
@@ -195,11 +196,12 @@ def _criteria(matcher, plz, town, radius_km, remote_ok, date_from, date_until, w
                                 town=town, ignore=ignore, require=require)
 
 
-def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
+def _emit(result: pl.DataFrame, out_file: str | None, fmt: str, *, overwrite: bool = False,
+          inputs: tuple = ()) -> None:
     from semmatch.io import write_table
 
     if out_file:
-        write_table(result, out_file)
+        write_table(result, out_file, overwrite=overwrite, inputs=inputs)
         click.echo(f"wrote {result.height} rows to {out_file}")
     elif fmt == "csv":
         from semmatch.io import escape_frame
@@ -228,17 +230,20 @@ def _emit(result: pl.DataFrame, out_file: str | None, fmt: str) -> None:
               help="Batch: write the exposure report (.json; .csv, .tsv or .parquet: the per-offer table).")
 @click.option("--pairs", is_flag=True, help="With --text: also list pairs of offers that together cover the need.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write results (.csv, .json, .parquet).")
+@overwrite_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--model", help="Model to use; must be the one that built the index.")
 @click.option("--db", "db_url", help="Store to read offers' load (capacity) and past exposure from.")
 @click.option("--config", "config_ref", help="Ranking settings from a named weight set (semmatch tune) or file.")
 def match_command(index_dir, texts, needs_file, offers_file, id_column, text_columns, contact_columns, plz, town,
                   radius_km, remote_ok, date_from, date_until, weekdays, languages, skills, offer_types, ignore,
-                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, fmt, model, db_url,
-                  config_ref):
+                  require, mode, k, batch, penalty, assign_offers, exposure_out, pairs, out_file, overwrite, fmt, model,
+                  db_url, config_ref):
     """Rank the indexed records for pasted texts or a file of the other kind, under criteria, explained."""
     from semmatch.matcher import Matcher
 
+    inputs = (index_dir, needs_file, offers_file, *config_files(config_ref), db_file(db_url) if db_url else None)
+    check_outputs({"--out": out_file, "--exposure-out": exposure_out}, inputs, overwrite)  # before any work
     matcher = Matcher.load(index_dir, model=model)
     if config_ref:
         matcher.with_ranking(**_config(config_ref).ranking_options())
@@ -274,14 +279,14 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
         if exposure_out:
             from semmatch.fairness import write_exposure
 
-            write_exposure(report, exposure_out)
+            write_exposure(report, exposure_out, overwrite=overwrite, inputs=inputs)
     elif query_file:
         result = matcher.match_records(query_file, k, mapping=mapping, load=load, ignore=ignore, require=require)
     else:
         criteria = _criteria(matcher, plz, town, radius_km, remote_ok, date_from, date_until, weekdays, languages,
                              skills, offer_types, ignore, require)
         result = matcher.match(list(texts), k, criteria=criteria, load=load)
-    _emit(result, out_file, fmt)
+    _emit(result, out_file, fmt, overwrite=overwrite, inputs=inputs)
     if pairs and texts and matcher.kind == "offers":
         from semmatch.combos import complementary_pairs
 
@@ -294,15 +299,17 @@ def match_command(index_dir, texts, needs_file, offers_file, id_column, text_col
 @click.option("-k", "--k", "k", default=3, show_default=True, type=click.IntRange(1, 100))
 @click.option("--min-similarity", default=0.85, show_default=True, type=click.FloatRange(-1, 1))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the pairs (.csv, .json, .parquet).")
-def conditions_command(index_dir, k, min_similarity, out_file):
+@overwrite_option
+def conditions_command(index_dir, k, min_similarity, out_file, overwrite):
     """Offers whose condition ("..., wenn jemand die Texte schreibt") another offer meets."""
     from semmatch.combos import condition_partners
     from semmatch.io import write_table
     from semmatch.matcher import Matcher
 
+    check_outputs({"--out": out_file}, (index_dir,), overwrite)  # before any work
     partners = condition_partners(Matcher.load(index_dir), k=k, min_similarity=min_similarity)
     if out_file:
-        write_table(partners, out_file)
+        write_table(partners, out_file, overwrite=overwrite, inputs=(index_dir,))
         click.echo(f"wrote {partners.height} rows to {out_file}")
         return
     with pl.Config(tbl_rows=max(partners.height, 1), fmt_str_lengths=80, tbl_width_chars=220):

@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from semmatch.cli import _config, _mapping, main, mapping_options
+from semmatch.cli_outputs import check_outputs, db_file, overwrite_option
 from semmatch.cli_types import normalised_id
 from semmatch.workspace import sync_index
 
@@ -95,14 +96,17 @@ def stale_command(days, db_url):
 @main.command("labels")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="File to write: TREC qrels (.tsv, .txt, ...) or a table need_id, offer_id, grade (.csv, .parquet).")
+@overwrite_option
 @db_option
-def labels_command(out_file, db_url):
+def labels_command(out_file, overwrite, db_url):
     """Export graded relevance labels derived from the decisions as TREC qrels (need 0 offer grade)."""
     from semmatch.feedback import labels, write_qrels
 
+    inputs = (db_file(db_url),)
+    check_outputs({"--out": out_file}, inputs, overwrite)  # before the store is opened (it may create a file)
     with _store(db_url) as store:
         frame = labels(store)
-    write_qrels(frame, out_file)
+    write_qrels(frame, out_file, overwrite=overwrite, inputs=inputs)
     click.echo(f"wrote {frame.height} labels for {frame['need_id'].n_unique()} needs to {out_file}")
 
 
@@ -226,20 +230,31 @@ def hash_password_command(password):
 
 
 def _secrets_hash() -> str | None:
+    """The login's hash ($SEMMATCH_APP_PASSWORD_HASH, else .streamlit/secrets.toml), checked: a broken secrets file
+    or a malformed hash is a clear error (the app would only say that it is misconfigured)."""
     import tomllib
 
-    from semmatch.auth import configured_hash
+    from semmatch.auth import configured_hash, parse_hash
 
     path = Path(".streamlit/secrets.toml")
-    secrets = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    return configured_hash(secrets)
+    try:
+        secrets = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise click.ClickException(f"{path} cannot be read as TOML ({exc}): fix or remove it, then start the app "
+                                   "again") from exc
+    stored = configured_hash(secrets)
+    if stored is not None:
+        parse_hash(stored)
+    return stored
 
 
 @main.command("app")
 @click.option("--demo", is_flag=True, help="First load the demo data and a simulated coordinator's decisions.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", help="Address to bind (default 127.0.0.1; another one needs a configured login).")
-@click.option("--index-root", default="models/workspace", show_default=True, type=click.Path(file_okay=False))
+@click.option("--index-root", envvar="SEMMATCH_INDEX_ROOT", default="models/workspace", show_default=True,
+              type=click.Path(file_okay=False), help="The workspace's index folders (default $SEMMATCH_INDEX_ROOT, "
+                                                     "else models/workspace).")
 @click.option("--model", help="Model name, also a fine-tuned one (default: the config's, else e5-small).")
 @click.option("--config", "config_ref", help="A named weight set (models/<name>.json from `semmatch tune`) or file.")
 @db_option
@@ -254,7 +269,8 @@ def app_command(demo, port, address, index_root, model, config_ref, db_url):
     script = Path("app.py")
     if not script.is_file():
         raise click.ClickException("app.py not found: run `semmatch app` from the project folder")
-    if address not in (None, "127.0.0.1", "localhost") and not _secrets_hash():
+    login_hash = _secrets_hash()  # also on 127.0.0.1: a broken login setup is an error here, not in the browser
+    if address not in (None, "127.0.0.1", "localhost") and not login_hash:
         raise click.ClickException("no login configured: set SEMMATCH_APP_PASSWORD_HASH (semmatch hash-password) "
                                    "before binding to a network address")
     db_url = db_url or default_database_url()

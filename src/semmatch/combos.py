@@ -20,6 +20,7 @@ import polars as pl
 
 from semmatch.criteria import Criteria, split_skills
 from semmatch.explain import sentence_evidence, split_sentences
+from semmatch.pii import mask_text
 
 if TYPE_CHECKING:
     from semmatch.matcher import Matcher
@@ -64,8 +65,15 @@ def is_partner_condition(condition: str) -> bool:
 
 
 def offer_condition(stated: str | None, text: str) -> str | None:
-    """The condition entered by the user, else the one stated plainly in the text."""
-    return stated.strip() if stated and stated.strip() else detect_condition(text)
+    """The condition entered by the user, else the one stated plainly in the text; personal data in it masked
+    (records are masked when validated; this also covers index folders written before conditions were)."""
+    condition = stated.strip() if stated and stated.strip() else detect_condition(text)
+    return _masked(condition) if condition else condition
+
+
+@lru_cache(maxsize=65536)
+def _masked(condition: str) -> str:
+    return mask_text(condition)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import numpy as np
 from semmatch.errors import ConfigError
 from semmatch.fields import FieldError, FieldTable, Profile, parse_profile
 from semmatch.geo import distances_km, lookup_town
+from semmatch.pii import quote_value
 
 CRITERIA = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
 MODES = ("must", "ignore")
@@ -84,7 +85,7 @@ class Criteria:
         if town and "plz" not in values and "lat" not in values:
             found = lookup_town(town)
             if found is None:
-                raise ConfigError(f"town {town!r} not found; give a PLZ instead")
+                raise ConfigError(f"town {quote_value(town)} not found; give a PLZ instead")
             values["lat"], values["lon"] = found
         try:
             profile = parse_profile(values, kind)

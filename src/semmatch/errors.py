@@ -85,3 +85,12 @@ class InvalidDecisionError(StoreError, ValueError):
 
 class ContactCapError(StoreError):
     """Recording one more 'contacted' for an offer would exceed the cap of contacts per offer per 7 days."""
+
+
+class OutputRefusedError(SemmatchError):
+    """A file to write exists already (and overwriting was not asked for), is one of the command's inputs, is a folder
+    or lies inside a folder semmatch manages (an index or model folder): nothing is written."""
+
+
+class TrackingError(SemmatchError):
+    """The MLflow tracking store ($MLFLOW_TRACKING_URI) cannot be used; the message names the URI and what to use."""

@@ -119,19 +119,22 @@ def exposure_report(result: pl.DataFrame, eligible_offers: int | None = None) ->
     }
 
 
-def write_exposure(report: Mapping[str, object], path: str | Path) -> Path:
+def write_exposure(report: Mapping[str, object], path: str | Path, *, overwrite: bool = True,
+                   inputs: Iterable[str | Path | None] = ()) -> Path:
     """Write an exposure report: .json (or any other suffix) as the whole report; .csv, .tsv or .parquet as a table
-    of its per-offer rows (id, shown, top1), through `io.write_table`, so formulas are escaped like every export."""
-    from semmatch.io import READERS, write_table
+    of its per-offer rows (id, shown, top1), through `io.write_table`, so formulas are escaped like every export.
+    Both go through `io.write_output`: atomic, never over an input or into a semmatch folder, over an existing file
+    only with overwrite."""
+    from semmatch.io import READERS, write_output, write_table
 
     path = Path(path)
     if READERS.get(path.suffix.lower()) in ("csv", "tsv", "parquet"):
         per_offer = report.get("per_offer")
         rows = per_offer if isinstance(per_offer, list) else []
         schema = {"id": pl.String, "shown": pl.Int64, "top1": pl.Int64}
-        return write_table(pl.DataFrame(rows, schema=schema), path)
-    path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    return path
+        return write_table(pl.DataFrame(rows, schema=schema), path, overwrite=overwrite, inputs=inputs)
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    return write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), overwrite=overwrite, inputs=inputs)
 
 
 def reorder(pool_indices: list[int], assigned: int | None) -> list[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,34 +76,39 @@ def to_qrels(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
 QRELS_TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json", ".ndjson", ".jsonl")
 
 
-def write_qrels(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write labels, read back by `evaluation.read_qrels`.
+def write_qrels(frame: pl.DataFrame, path: str | Path, *, overwrite: bool = True,
+                inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Write labels, read back by `evaluation.read_qrels`, through `io.write_output` (atomic; never over an input or
+    inside a semmatch folder; over an existing file only with overwrite).
 
-    A .csv, .parquet or .json path gets a table need_id, offer_id, grade (`io.write_table`: formulas escaped). Any
-    other path gets TREC qrels, `need_id 0 offer_id grade`, tab separated: ids are formula-escaped the same way
-    (`io.escape_formula`, undone by read_qrels), and an id with white space, which would break the line, is refused.
+    A .csv, .parquet or .json path gets a table need_id, offer_id, grade (`io.write_table`: formulas escaped in CSV);
+    ids with white space are fine there. Any other path gets TREC qrels, `need_id 0 offer_id grade`, tab separated:
+    ids are formula-escaped the same way (`io.escape_formula`, undone by read_qrels), and an id with white space,
+    which would break the line, is refused. An id starting with an apostrophe before = + - @ is refused where the
+    escaping would blur it (qrels and CSV, which read_qrels unescapes).
     """
-    from semmatch.io import escape_formula, unescape_formula, write_table
+    from semmatch.io import escape_formula, unescape_formula, write_output, write_table
 
     path = Path(path)
     qrels = to_qrels(frame)
+    table = path.suffix.lower() in QRELS_TABLE_SUFFIXES
+    escaped = not table or path.suffix.lower() == ".csv"
     for need, docs in qrels.items():
         for offer in docs:
-            if any(c.isspace() for c in need + offer):
-                raise StoreError(f"need {need!r} / offer {offer!r}: an id with white space cannot be written as qrels")
-            if any(unescape_formula(str(escape_formula(i))) != i for i in (need, offer)):
+            if not table and any(c.isspace() for c in need + offer):
+                raise StoreError(f"need {need!r} / offer {offer!r}: an id with white space cannot be written as qrels "
+                                 "(a table can hold it: --out labels.csv or .parquet)")
+            if escaped and any(unescape_formula(str(escape_formula(i))) != i for i in (need, offer)):
                 raise StoreError(f"need {need!r} / offer {offer!r}: an id starting with an apostrophe before = + - @ "
-                                 "cannot be written as qrels unambiguously")
-    if path.suffix.lower() in QRELS_TABLE_SUFFIXES:
+                                 "cannot be written as qrels or CSV unambiguously (write .parquet)")
+    if table:
         rows = [(need, offer, value) for need, docs in qrels.items() for offer, value in docs.items()]
-        return write_table(pl.DataFrame(rows, schema=LABEL_SCHEMA, orient="row"), path)
+        return write_table(pl.DataFrame(rows, schema=LABEL_SCHEMA, orient="row"), path, overwrite=overwrite,
+                           inputs=inputs)
     lines = [f"{escape_formula(need)}\t0\t{escape_formula(offer)}\t{value}\n"
              for need, docs in qrels.items() for offer, value in docs.items()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_output(path, lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"), overwrite=overwrite,
+                        inputs=inputs)
 
 
 def offer_status(log: pl.DataFrame, offer_ids: Sequence[str], *, now: dt.datetime) -> pl.DataFrame:

@@ -3,6 +3,8 @@
 All fields are optional. A record's fields are read from the first column present among the aliases below, so the
 demo data's `radius_km` (needs) and `travel_radius_km` (offers) both become `radius_km`. A value that cannot be parsed
 is an error naming file, row and column; a missing value means "unknown" and never excludes a record by itself.
+Error messages quote a value through `semmatch.pii.quote_value` (masked, or only its length), so that personal data
+in the wrong column does not reach the CLI, the app or a log.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import polars as pl
 
 from semmatch.errors import DataValidationError
 from semmatch.geo import lookup_plz, normalise_plz
+from semmatch.pii import quote_value
 
 OFFER_TYPES = ("person", "company_service", "goods", "money", "training", "event")
 OFFER_TYPE_ALIASES = {
@@ -96,13 +99,13 @@ def parse_float(value: Any, *, minimum: float | None = None, maximum: float | No
     if text is None:
         return None
     if isinstance(value, bool):  # True would be 1 km here but "true" once stored as text: refuse it everywhere
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{quote_value(value)} is not a number")
     try:
         number = float(text.replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a number") from None
+        raise ValueError(f"{quote_value(value)} is not a number") from None
     if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
+        raise ValueError(f"{quote_value(value)} is not a finite number")
     if minimum is not None and number < minimum:
         raise ValueError(f"{number:g} is below the minimum {minimum:g}")
     if maximum is not None and number > maximum:
@@ -121,7 +124,7 @@ def parse_bool(value: Any) -> bool | None:
         return True
     if lowered in FALSE_WORDS:
         return False
-    raise ValueError(f"{value!r} is not true/false (ja/nein)")
+    raise ValueError(f"{quote_value(value)} is not true/false (ja/nein)")
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -137,7 +140,7 @@ def parse_date(value: Any) -> dt.date | None:
             return dt.datetime.strptime(text[:10] if fmt == "%Y-%m-%d" else text, fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"{value!r} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+    raise ValueError(f"{quote_value(value)} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
 
 
 def split_list(value: Any) -> list[str]:
@@ -154,7 +157,7 @@ def parse_weekdays(value: Any) -> tuple[int, ...]:
     for part in split_list(value):
         key = part.lower().rstrip(".")
         if key not in WEEKDAY_ALIASES:
-            raise ValueError(f"{part!r} is not a weekday (Mo, Di, Mi, Do, Fr, Sa, So)")
+            raise ValueError(f"{quote_value(part)} is not a weekday (Mo, Di, Mi, Do, Fr, Sa, So)")
         days.append(WEEKDAY_ALIASES[key])
     return tuple(sorted(set(days)))
 
@@ -165,7 +168,7 @@ def parse_languages(value: Any) -> tuple[str, ...]:
         key = part.lower()
         code = LANGUAGE_NAMES.get(key, key)
         if not re.fullmatch(r"[a-z]{2,3}", code):
-            raise ValueError(f"{part!r} is not a language code (de, en, ar, ...) or known language name")
+            raise ValueError(f"{quote_value(part)} is not a language code (de, en, ar, ...) or known language name")
         codes.append(code)
     return tuple(dict.fromkeys(codes))
 
@@ -180,7 +183,7 @@ def parse_offer_types(value: Any, kind: str) -> tuple[str, ...]:
             types.append(OFFER_TYPE_ALIASES[key])
         else:
             known = sorted(set(OFFER_TYPE_ALIASES) | (set(HELP_TYPE_OFFERS) if kind == "needs" else set()))
-            raise ValueError(f"{part!r} is not an offer type; known: {', '.join(known)}")
+            raise ValueError(f"{quote_value(part)} is not an offer type; known: {', '.join(known)}")
     return tuple(dict.fromkeys(types))
 
 
@@ -245,7 +248,7 @@ def parse_profile(values: Mapping[str, Any], kind: str) -> Profile:
     run("capacity", parse_float, minimum=0)
     if parsed.get("capacity") is not None:
         if parsed["capacity"] != int(parsed["capacity"]):
-            raise FieldError("capacity", f"{values['capacity']!r} is not a whole number")
+            raise FieldError("capacity", f"{quote_value(values['capacity'])} is not a whole number")
         parsed["capacity"] = int(parsed["capacity"])
     if "skills" in values:
         parsed["skills"] = tuple(dict.fromkeys(split_list(values["skills"])))
@@ -258,8 +261,8 @@ def parse_profile(values: Mapping[str, Any], kind: str) -> Profile:
     if plz_text is not None:
         try:
             parsed["plz"] = normalise_plz(plz_text)
-        except ValueError as exc:
-            raise FieldError("plz", str(exc)) from None
+        except ValueError:  # geo's message quotes the value raw
+            raise FieldError("plz", f"{quote_value(values.get('plz'))} is not a German PLZ (five digits)") from None
         if parsed.get("lat") is None:
             coordinates = lookup_plz(parsed["plz"])
             if coordinates is None:

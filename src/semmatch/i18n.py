@@ -53,6 +53,8 @@ TEXT = {
         "throttled": "Zu viele Fehlversuche. Bitte in {seconds} Sekunden erneut versuchen.",
         "bad_hash": "Die Anmeldung ist fehlerhaft eingerichtet (der Passwort-Hash ist ungültig). Bitte wenden Sie "
                     "sich an die Betreuung der App; sie erzeugt mit `semmatch hash-password` einen neuen.",
+        "bad_secrets": "Die Anmeldung ist fehlerhaft eingerichtet (.streamlit/secrets.toml ist kein gültiges TOML). "
+                       "Bitte wenden Sie sich an die Betreuung der App; sie korrigiert die Datei.",
         "not_local": "Kein Login eingerichtet, aber der Server ist im Netz erreichbar: bitte mit "
                      "`semmatch app` starten (nur 127.0.0.1) oder ein Passwort setzen (semmatch hash-password).",
         "user": "Ihr Kürzel (für das Protokoll)", "save_offer_first": "Für Entscheidungen das Angebot "
@@ -86,6 +88,8 @@ TEXT = {
         "throttled": "Too many failed attempts. Please try again in {seconds} seconds.",
         "bad_hash": "The login is misconfigured (the password hash is invalid). Please contact whoever runs the app; "
                     "they create a new one with `semmatch hash-password`.",
+        "bad_secrets": "The login is misconfigured (.streamlit/secrets.toml is not valid TOML). Please contact whoever "
+                       "runs the app; they fix the file.",
         "not_local": "No login configured, but the server is reachable from the network: start it with "
                      "`semmatch app` (127.0.0.1 only) or set a password (semmatch hash-password).",
         "user": "Your handle (for the log)", "save_offer_first": "To record decisions, save the offer first "

@@ -6,12 +6,13 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from io import StringIO
 from pathlib import Path
 
 import polars as pl
 
-from semmatch.errors import DataValidationError
+from semmatch.errors import DataValidationError, OutputRefusedError
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
@@ -127,22 +128,102 @@ def _escape_name(name: str, one_line: bool) -> str:
     return flatten_cell(escaped) if one_line else escaped
 
 
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename).
+def check_output_file(path: str | Path, *, inputs: Iterable[str | Path | None] = (), overwrite: bool = False) -> Path:
+    """The one check every file a command writes goes through; returns the path to write (symlinks followed).
 
-    CSV and TSV go through `escape_frame`: formulas escaped, one row per record (CSV quotes a cell with a line break;
-    TSV, written without quotes so that `id<TAB>text` readers split it, turns tabs and line breaks into spaces).
+    Refused (OutputRefusedError, nothing written) when path is a folder or not a regular file, is one of the command's
+    `inputs` (also through a symlink or hard link) or lies inside one of its input folders, lies inside a folder
+    semmatch manages (an index or model folder, `atomic.owning_folder`), or exists already and `overwrite` is False.
     """
-    path = Path(path)
-    kind = file_format(path)
+    from semmatch.atomic import owning_folder, resolve_folder
+
+    given = Path(path).expanduser()
+    target = resolve_folder(given)
+    if target.is_dir():
+        raise OutputRefusedError(f"{path} is a folder; give the name of a file to write")
+    owner = owning_folder(target)
+    if owner is not None:
+        raise OutputRefusedError(f"{path} lies inside {owner[0]}, a {owner[1].what}; semmatch writes only its own "
+                                 "files there: choose a file outside it")
+    for item in inputs:
+        if item is None or str(item) == "":
+            continue
+        source = resolve_folder(item)
+        if source == target or _same_file(source, target):
+            raise OutputRefusedError(f"{path} is an input of this command; semmatch never writes over its input: "
+                                     "choose another file")
+        if source.is_dir() and source in target.parents:
+            raise OutputRefusedError(f"{path} lies inside {item}, which this command reads; choose a file outside it")
+    if target.exists() and not target.is_file():
+        raise OutputRefusedError(f"{path} exists and is not a regular file; choose another file")
+    if (target.exists() or given.is_symlink()) and not overwrite:
+        raise OutputRefusedError(f"{path} exists already and semmatch does not overwrite files: choose a new file "
+                                 "name, or pass --overwrite to replace it")
+    return target
+
+
+def _same_file(a: Path, b: Path) -> bool:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        return a.is_file() and b.is_file() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def write_output(path: str | Path, write: Callable[[Path], None], *, inputs: Iterable[str | Path | None] = (),
+                 overwrite: bool = False) -> Path:
+    """Write one output file safely: `check_output_file`, then `write(temporary file)` next to it, then the temporary
+    file takes the path's place in one step. Without overwrite the last step only creates (a hard link, which fails if
+    a file appeared meanwhile), so a file that was not there at the check is not replaced either. Returns the path."""
+    target = check_output_file(path, inputs=inputs, overwrite=overwrite)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise DataValidationError(f"cannot write: {exc}", file=str(path)) from exc
     os.close(handle)
     tmp = Path(tmp_name)
     try:
+        write(tmp)
+        if overwrite:
+            tmp.replace(target)
+        else:
+            _create(tmp, target, path)
+    except OSError as exc:
+        raise DataValidationError(f"cannot write: {exc}", file=str(path)) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Path(path)
+
+
+def _create(tmp: Path, target: Path, shown: str | Path) -> None:
+    """Put tmp at target only if target does not exist (atomically where the file system has hard links)."""
+    try:
+        os.link(tmp, target)
+        return
+    except FileExistsError:
+        raise OutputRefusedError(f"{shown} was created by someone else meanwhile; semmatch left it as it is") from None
+    except OSError:  # no hard links here (some network or FAT file systems): check, then rename
+        pass
+    try:
+        target.lstat()
+    except FileNotFoundError:
+        tmp.replace(target)
+        return
+    raise OutputRefusedError(f"{shown} was created by someone else meanwhile; semmatch left it as it is")
+
+
+def write_table(frame: pl.DataFrame, path: str | Path, *, overwrite: bool = True,
+                inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Write CSV, TSV, Parquet or JSON atomically (temporary file + rename), through `write_output`: never into a
+    folder, over an input or inside a semmatch folder; over an existing file only with overwrite (the commands pass
+    their --overwrite flag, default off).
+
+    CSV and TSV go through `escape_frame`: formulas escaped, one row per record (CSV quotes a cell with a line break;
+    TSV, written without quotes so that `id<TAB>text` readers split it, turns tabs and line breaks into spaces).
+    """
+    kind = file_format(path)
+
+    def write(tmp: Path) -> None:
         if kind in ("csv", "tsv"):
             escape_frame(frame, one_line=kind == "tsv").write_csv(
                 tmp, separator="\t" if kind == "tsv" else ",", quote_style="necessary" if kind == "csv" else "never")
@@ -152,14 +233,8 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
             frame.write_ndjson(tmp)
         else:
             tmp.write_text(json.dumps(frame.to_dicts(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataValidationError(f"cannot write: {exc}", file=str(path)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_output(path, write, inputs=inputs, overwrite=overwrite)
 
 
 HEADER_ID_NAMES = {"id", "_id", "qid", "pid", "docid", "query_id", "query-id", "queryid", "doc_id", "doc-id",

@@ -52,8 +52,16 @@ def _read_matcher(cls: type[Matcher], directory: Path, model: str | None, embedd
                   config: MatchConfig | None) -> Matcher:
     settings_path = directory / MATCHER_FILE
     if not settings_path.is_file():
-        raise IndexCorruptError(f"{directory} holds no {MATCHER_FILE}: build an index there with "
-                                f"`semmatch index <file> --out {directory}`")
+        from semmatch.atomic import check_replaceable
+        from semmatch.errors import FolderNotOwnedError
+
+        try:  # suggest --out DIR only where `semmatch index` would write
+            check_replaceable(directory, INDEX_FOLDER)
+            out = str(directory)
+        except FolderNotOwnedError:
+            out = "<new folder>"
+        raise IndexCorruptError(f"{directory} holds no {MATCHER_FILE}, so it is not a semmatch index: build one with "
+                                f"`semmatch index <file> --out {out}` and match against that folder")
     try:
         settings = json.loads(settings_path.read_text(encoding="utf-8"))
         saved_config = MatchConfig.from_dict(settings["config"])

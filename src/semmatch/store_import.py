@@ -40,12 +40,22 @@ ORIGINAL = " (original)"  # contacts field of a masked text's original: "descrip
 def _with_originals(row: dict[str, Any], old: Any, values: dict[str, Any], stored: dict[str, str]
                     ) -> dict[str, str] | None:
     """The contact data to store for a row: its contact columns (None: the file has none, keep the stored ones)
-    plus the unmasked originals of its masked texts. A row whose (masked) texts equal the stored ones keeps the
-    stored originals; a changed text replaces them."""
-    people, originals = row["contacts"], row.get("originals") or {}
-    if not originals and old is not None and all(getattr(old, k) == values[k] for k in ("text", "title",
-                                                                                           "description")):
-        originals = {f: v for f, v in stored.items() if f.endswith(ORIGINAL)}
+    plus the unmasked originals of its masked texts and text fields (condition, skills, ...). A stored original
+    is kept while its column's (masked) value is unchanged and nothing new was masked there; a changed value
+    replaces it (or drops it, when the new value holds no personal data)."""
+    people, originals = row["contacts"], dict(row.get("originals") or {})
+    if old is not None:
+        old_fields = json.loads(old.fields or "{}")
+        for name, value in stored.items():
+            column = name[:-len(ORIGINAL)]
+            if not name.endswith(ORIGINAL) or name in originals:
+                continue
+            if column in values and column != "fields":
+                same = getattr(old, column) == values[column]
+            else:
+                same = column in old_fields and old_fields[column] == row["fields"].get(column)
+            if same:
+                originals[name] = value
     if people is None:
         if not originals and not any(f.endswith(ORIGINAL) for f in stored):
             return None

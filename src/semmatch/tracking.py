@@ -7,18 +7,21 @@ logged: never texts of people, names, e-mails or phone numbers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import polars as pl
 
-from semmatch.errors import ConfigError
+from semmatch.errors import ConfigError, TrackingError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_EXPERIMENT = "semmatch"
 METRIC_NAME = re.compile(r"^[A-Za-z0-9_\-. /]+$")
@@ -39,6 +42,35 @@ def _mlflow(tracking_uri: str | None):
     return mlflow
 
 
+def _file_store(uri: str) -> bool:
+    """Whether a tracking URI names MLflow's filesystem store (file:... or a plain path), which MLflow 3 refuses."""
+    scheme = urlparse(uri).scheme
+    return scheme == "file" or scheme == "" or (len(scheme) == 1 and os.name == "nt")
+
+
+def tracking_errors(func: F) -> F:
+    """Turn MLflow's errors into a TrackingError naming the tracking URI and what to use instead (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return func(*args, **kwargs)
+        except MlflowException as exc:
+            import mlflow
+
+            uri = mlflow.get_tracking_uri()
+            reason = str(exc.message).strip().split(". ")[0].rstrip(".")
+            hint = ("use a database store instead, e.g. "
+                    "MLFLOW_TRACKING_URI=sqlite:///mlflow.db (an existing one migrates with `mlflow migrate-filestore`)"
+                    if _file_store(uri) else
+                    "check $MLFLOW_TRACKING_URI (default: sqlite:///mlflow.db in the project folder)")
+            raise TrackingError(f"MLflow tracking store {uri!r}: {reason}; {hint}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _experiment(mlflow, name: str) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
@@ -56,6 +88,7 @@ def check_metric_names(metrics: Mapping[str, float]) -> None:
         raise ConfigError(f"metric names MLflow rejects: {bad} (use e.g. ndcg_at_10, not ndcg@10)")
 
 
+@tracking_errors
 def log_run(*, run_name: str, params: Mapping[str, Any], metrics: Mapping[str, float],
             tables: Mapping[str, pl.DataFrame] | None = None, curves: Mapping[str, Mapping[int, float]] | None = None,
             json_artifacts: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None,
@@ -108,6 +141,7 @@ def _curve_figure(curves: Mapping[str, Mapping[int, float]]):
     return figure
 
 
+@tracking_errors
 def runs_table(experiment: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = None,
                metrics: tuple[str, ...] = ("ndcg_at_10", "mrr", "recall_at_10", "hole_at_10", "acceptance_rate"),
                params: tuple[str, ...] = ("model", "mode", "index_kind", "data_hash")) -> pl.DataFrame:
@@ -128,6 +162,7 @@ def runs_table(experiment: str = DEFAULT_EXPERIMENT, tracking_uri: str | None = 
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+@tracking_errors
 def get_run(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
     """Params, metrics, tags and artifact paths of one run (for tests and reports)."""
     mlflow = _mlflow(tracking_uri)
@@ -150,6 +185,7 @@ def _local_path(uri: str) -> Path | None:
     return None
 
 
+@tracking_errors
 def local_locations(tracking_uri: str | None = None) -> dict[str, list[str]]:
     """Where the MLflow store of `tracking_uri` (default: `default_tracking_uri()`) keeps its data on this machine,
     for erasure requests: "store" (the SQLite file, or the folder of a file store), "artifacts" (the folders the
@@ -210,6 +246,7 @@ def _artifact_uris(client: Any) -> list[str]:
             return locations
 
 
+@tracking_errors
 def register_model(name: str, model_dir: str | Path, run_id: str, *, description: str = "",
                    tracking_uri: str | None = None) -> str:
     """Register a saved model folder in the MLflow model registry as a new version of `name`, linked to the run that
