@@ -42,6 +42,7 @@ chromium:
 
 test: $(STAMP) postgres chromium
 	$(BIN)/python -m ruff check src tests data evaluation app.py
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

@@ -22,15 +22,15 @@ import os
 import polars as pl
 import streamlit as st
 
-from semmatch.app_login import login_gate, t
 from semmatch.auth import is_local_address
-from semmatch.config import MatchConfig, resolve_config
-from semmatch.criteria import CRITERIA, Criteria
+from semmatch.config import CRITERIA, MatchConfig, resolve_config
 from semmatch.errors import SemmatchError, TextTooLongError
-from semmatch.fields import OFFER_TYPES
-from semmatch.i18n import plain
-from semmatch.io import READERS, read_table
-from semmatch.schema import ColumnMapping, row_errors
+from semmatch.match.criteria import Criteria
+from semmatch.records.fields import OFFER_TYPES
+from semmatch.records.io import READERS, read_table
+from semmatch.records.schema import ColumnMapping, row_errors
+from semmatch.ui.app_login import login_gate, t
+from semmatch.ui.i18n import plain
 from semmatch.workspace import Workspace
 
 DECLINE_REASONS = ("keine Zeit", "zu weit weg", "passt fachlich nicht", "keine Rückmeldung", "schon vergeben")
@@ -294,8 +294,8 @@ def data_page() -> None:
 
 def evaluation_page() -> None:
     ws = workspace()
-    from semmatch import tracking
-    from semmatch.evaluation import acceptance_rate
+    from semmatch.eval import tracking
+    from semmatch.eval.benchmark import acceptance_rate
 
     st.subheader(t("runs"))
     runs = tracking.runs_table()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semmatch.criteria import Criteria
+from semmatch.match.criteria import Criteria
 from semmatch.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,9 +19,10 @@ import numpy as np
 import polars as pl
 
 from semmatch import MatchConfig, Matcher
-from semmatch.calibration import CALIBRATION_FILE, calibration_key
-from semmatch.criteria import CRITERIA, Criteria
-from semmatch.scoring import fit_calibration
+from semmatch.config import CRITERIA
+from semmatch.match.calibration import CALIBRATION_FILE, calibration_key
+from semmatch.match.criteria import Criteria
+from semmatch.match.scoring import fit_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 

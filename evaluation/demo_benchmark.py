@@ -13,10 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-from semmatch.analysis import demo_retrieval_set
-from semmatch.config import MatchConfig
-from semmatch.criteria import CRITERIA
-from semmatch.evaluation import run_benchmark
+from semmatch.config import CRITERIA, MatchConfig
+from semmatch.eval.analysis import demo_retrieval_set
+from semmatch.eval.benchmark import run_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 

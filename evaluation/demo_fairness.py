@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from semmatch import MatchConfig, Matcher
-from semmatch.metrics import evaluate_run
+from semmatch.eval.metrics import evaluate_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ import polars as pl
 from perf_common import machine_info, percentiles, write_result
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import make_embedder
-from semmatch.evaluation import read_sts, sts_spearman
-from semmatch.explain import split_sentences
+from semmatch.embed.registry import make_embedder
+from semmatch.eval.benchmark import read_sts, sts_spearman
+from semmatch.records.text import split_sentences
 
 ROOT = Path(__file__).parents[1]
 PATHS = {"sentence-transformers fp32": "e5-small", "onnxruntime fp32": "e5-small-onnx",
@@ -63,7 +63,9 @@ def time_by_op(model: str, texts: list[str]) -> dict[str, float]:
 
     import onnxruntime as ort
 
-    from semmatch.onnx_embedder import FP32_FILE, OnnxEmbedder, int8_file, prepare_onnx
+    from semmatch.embed.onnx import OnnxEmbedder
+    from semmatch.embed.onnx_export import FP32_FILE, int8_file
+    from semmatch.embed.prepare import prepare_onnx
 
     embedder = OnnxEmbedder(model, batch_size=32)
     folder = prepare_onnx(embedder.info)
@@ -139,7 +141,7 @@ def main() -> None:
     print("int8 node time by operator (offer texts)", result["int8_node_time_share"], flush=True)
     from tokenizers import Tokenizer
 
-    from semmatch.models import prepare_model
+    from semmatch.embed.prepare import prepare_model
 
     tokenizer = Tokenizer.from_file(str(Path(prepare_model("e5-small-int8")) / "tokenizer.json"))
     for name, texts in sets.items():

@@ -3,7 +3,7 @@
 Seeded split by query id hash: the train queries' (query, relevant doc with grade >= 2) pairs train the model with
 MultipleNegativesRankingLoss (in-batch negatives; with --hard-negatives also one mined negative per pair: a doc from
 the untuned model's top 10 for that query that is not judged at all). The test queries are then searched against
-the FULL corpus (exact search, "query: " on both sides, semmatch.evaluation.run_benchmark), before and after. The
+the FULL corpus (exact search, "query: " on both sides, semmatch.eval.benchmark.run_benchmark), before and after. The
 German STS-B dev Spearman (cosine, "query: " on both sides) checks that general similarity did not suffer.
 
     .venv/bin/python evaluation/finetune_ba_skills.py                 # defaults as reported in the README
@@ -26,9 +26,9 @@ from pathlib import Path
 import polars as pl
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import make_embedder
-from semmatch.evaluation import RetrievalSet, load_retrieval_set, read_sts, run_benchmark, sts_spearman
-from semmatch.train import finetune_pairs
+from semmatch.embed.registry import make_embedder
+from semmatch.eval.benchmark import RetrievalSet, load_retrieval_set, read_sts, run_benchmark, sts_spearman
+from semmatch.eval.train import finetune_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -42,7 +42,7 @@ def in_train(query_id: str, seed: int, train_share: float) -> bool:
 
 def mine_negatives(config: MatchConfig, data: RetrievalSet, pairs: pl.DataFrame) -> pl.DataFrame:
     """One negative per pair: the best-ranked doc of the untuned model that is not judged for the query at all."""
-    from semmatch.matcher import Matcher
+    from semmatch.match.matcher import Matcher
 
     queries = data.queries.filter(pl.col("id").is_in(pairs["query_id"].unique().to_list()))
     matcher = Matcher(config).fit(data.corpus)
@@ -132,7 +132,7 @@ def main() -> None:
         "model_dir": f"models/{args.name}", "model_id_after": after["model_id"],
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    from semmatch import tracking
+    from semmatch.eval import tracking
 
     figures["mlflow_run_id"] = tracking.log_run(
         run_name=f"finetune-ba_skills_de-{args.name}",

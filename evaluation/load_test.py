@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from semmatch import MatchConfig, Matcher  # noqa: E402
-from semmatch.load import run_sessions  # noqa: E402
-from semmatch.store import Store  # noqa: E402
+from semmatch.eval.loadtest import run_sessions  # noqa: E402
+from semmatch.store.database import Store  # noqa: E402
 
 
 def main() -> None:

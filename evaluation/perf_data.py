@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import Embedder, make_embedder, normalize_rows
-from semmatch.explain import split_sentences
+from semmatch.embed.base import Embedder, normalize_rows
+from semmatch.embed.registry import make_embedder
+from semmatch.records.text import split_sentences
 
 ROOT = Path(__file__).parents[1]
 FIELD_COLUMNS = ("offer_type", "plz", "town", "lat", "lon", "travel_radius_km", "remote_ok", "available_from",

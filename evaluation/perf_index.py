@@ -6,9 +6,9 @@
 Vectors: real int8 e5 embeddings up to 100k (every text embedded, cached), derived from real sentence vectors at
 1M (perf_data.py; SIMULATED offers). Queries: the 300 demo needs, embedded. Filters keep a seeded random 1 %, 10 % or
 50 % of the offers (a radius around one town keeps about 1 % of Germany). Every search goes through
-semmatch.index.VectorIndex, so its filter strategy (exact scan of a small filter, bitmap selector otherwise) is what
-is measured. Recall: plain recall@10 against exact search under the same filter, and tie-tolerant recall (a hit
-counts when its exact score is within 0.001 of the exact 10th: e5 neighbours differ by ~0.0003 at 1M).
+semmatch.index.vector.VectorIndex, so its filter strategy (exact scan of a small filter, bitmap selector otherwise)
+is what is measured. Recall: plain recall@10 against exact search under the same filter, and tie-tolerant recall (a
+hit counts when its exact score is within 0.001 of the exact 10th: e5 neighbours differ by ~0.0003 at 1M).
 Writes results/perf_index.json.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 from perf_common import machine_info, peak_rss_mb, percentiles, write_result
 from perf_data import derived_vectors, fast_embedder, need_queries, synthetic_offers
 
-from semmatch.index import VectorIndex
+from semmatch.index.vector import VectorIndex
 
 K = 10
 TIE_EPS = 1e-3

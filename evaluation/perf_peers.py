@@ -23,7 +23,7 @@ from perf_index import TIE_EPS, K, exact_top
 from sentence_transformers import util  # imported before timing: import time is not build time
 from txtai import Embeddings
 
-from semmatch.index import VectorIndex
+from semmatch.index.vector import VectorIndex
 
 
 def measure(search, queries: np.ndarray) -> tuple[dict, list[list[int]]]:

@@ -21,8 +21,8 @@ from perf_common import machine_info, peak_rss_mb, percentiles, write_result
 from perf_data import derived_vectors, fast_embedder, need_queries, synthetic_offers
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import Embedder
-from semmatch.matcher import Matcher
+from semmatch.embed.base import Embedder
+from semmatch.match.matcher import Matcher
 
 
 class EncodeClock:

@@ -1,4 +1,4 @@
-"""Precision and recall of the personal-data masking (`semmatch.pii`) per kind, on hand-written texts.
+"""Precision and recall of the personal-data masking (`semmatch.records.pii`) per kind, on hand-written texts.
 
     python evaluation/pii_masking.py [--data evaluation/data/pii_texts.txt] [--out evaluation/results/pii_masking.json]
     python evaluation/pii_masking.py --speed 30000   # seconds to validate (and mask) that many demo-like offers
@@ -19,7 +19,7 @@ import json
 import re
 from pathlib import Path
 
-from semmatch.pii import KINDS, Finding, find_personal_data
+from semmatch.records.pii import KINDS, Finding, find_personal_data
 
 HERE = Path(__file__).parent
 MARK = re.compile(r"\[\[(\w+)\|(.+?)\]\]")
@@ -151,8 +151,8 @@ def speed(n: int, repeats: int = 3) -> None:
 
     sys.path.insert(0, str(HERE.parent))
     from evaluation.perf_data import demo_offers, synthetic_offers
-    from semmatch.pii import mask_frame
-    from semmatch.schema import validate_records
+    from semmatch.records.masking import mask_frame
+    from semmatch.records.schema import validate_records
 
     frame, _ = synthetic_offers(n)
     conditions = demo_offers()["condition"].to_list()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from semmatch.index import EXACT_SUBSET_MAX
+from semmatch.index.vector import EXACT_SUBSET_MAX
 
 HERE = Path(__file__).parent
 SETS = ("short", "offer", "long_profile")

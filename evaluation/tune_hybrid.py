@@ -1,7 +1,7 @@
 """Choose the hybrid-score defaults by measurement, on a tuning half of the queries; report on the other half.
 
 For each query the matcher's own candidate pool (dense top-N plus lexical top-N) is scored once; every weight set is
-then a re-fusion of the same components (semmatch.scoring.fuse), so the grid is cheap.
+then a re-fusion of the same components (semmatch.match.scoring.fuse), so the grid is cheap.
 
     .venv/bin/python evaluation/tune_hybrid.py --set ba_skills_de   # ../shared/data/ba_skills_de, text only
     .venv/bin/python evaluation/tune_hybrid.py --set demo           # data/demo, with places and skills
@@ -23,10 +23,11 @@ import numpy as np
 import polars as pl
 
 from semmatch import MatchConfig, Matcher
-from semmatch.criteria import CRITERIA, Criteria
-from semmatch.evaluation import load_retrieval_set
-from semmatch.metrics import evaluate_run
-from semmatch.scoring import ScoreWeights, fuse
+from semmatch.config import CRITERIA, ScoreWeights
+from semmatch.eval.benchmark import load_retrieval_set
+from semmatch.eval.metrics import evaluate_run
+from semmatch.match.criteria import Criteria
+from semmatch.match.scoring import fuse
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("mrr", "ndcg_at_10", "recall_at_10", "map")

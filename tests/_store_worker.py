@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from semmatch.store import Store
+from semmatch.store.database import Store
 
 
 def write_decisions(url: str, worker: int, barrier, count: int = 25) -> None:

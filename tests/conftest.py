@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from semmatch.embedder import Embedder
+from semmatch.embed.base import Embedder
 
 KEYWORDS = [
     "website", "wordpress", "daten", "python", "statistik", "übersetzung", "arabisch", "ukrainisch", "fahrdienst",

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from semmatch.auth import hash_password
-from semmatch.store import Store
+from semmatch.store.database import Store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -55,7 +55,7 @@ def run_app() -> AppTest:
 
 
 def displayed(markdown: str) -> str:
-    """What a Markdown value shows: record text reaches the app backslash-escaped (semmatch.i18n.plain)."""
+    """What a Markdown value shows: record text reaches the app backslash-escaped (semmatch.ui.i18n.plain)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 

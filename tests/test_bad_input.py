@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from semmatch import MatchConfig, Matcher
 from semmatch.errors import ConfigError, DataValidationError, SemmatchError, TextTooLongError
-from semmatch.io import read_table
-from semmatch.schema import MAX_TEXT_CHARS, validate_records
-from semmatch.store import Store
+from semmatch.records.io import read_table
+from semmatch.records.schema import MAX_TEXT_CHARS, validate_records
+from semmatch.store.database import Store
 from tests.conftest import KeywordEmbedder
 
 NASTY = st.sampled_from(["", " ", "\t\n", "\x00", "=SUM(A1)", "+1", "-1", "@x", "😀🤝", "مرحبا", "Привет", "日本語",

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from semmatch import matcher as matcher_module
-from semmatch.cli import main
+from semmatch.cli.main import main
+from semmatch.match import matcher as matcher_module
 from tests.conftest import KeywordEmbedder
 
 

@@ -27,8 +27,8 @@ START = """
 import sys, time
 from pathlib import Path
 ready, go = Path(sys.argv[1]), Path(sys.argv[2])
-from semmatch.cli import main  # imports done before the start signal, so all processes act at once
-from semmatch.matcher import Matcher
+from semmatch.cli.main import main  # imports done before the start signal, so all processes act at once
+from semmatch.match.matcher import Matcher
 ready.touch()
 while not go.exists():
     time.sleep(0.002)

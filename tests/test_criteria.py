@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 
 from semmatch import MatchConfig, Matcher
-from semmatch.criteria import CRITERIA, Criteria, skill_found
+from semmatch.config import CRITERIA
 from semmatch.errors import ConfigError, DataValidationError
-from semmatch.geo import distance_km, lookup_plz, lookup_town, normalise_plz
+from semmatch.match.criteria import Criteria
+from semmatch.match.skills import skill_found
+from semmatch.records.geo import distance_km, lookup_plz, lookup_town, normalise_plz
 
 AACHEN = "52062"
 BERLIN = "10117"
@@ -233,16 +235,16 @@ def test_skill_matching_ignores_case_hyphens_and_umlauts():
 
 
 def test_distance_is_nan_safe_for_many_records():
-    from semmatch.geo import distances_km
+    from semmatch.records.geo import distances_km
 
     out = distances_km(50.0, 6.0, np.array([50.0, np.nan]), np.array([6.1, 7.0]))
     assert out[0] == pytest.approx(7.15, abs=0.1) and np.isnan(out[1])
 
 
 def test_distances_by_distinct_place_equal_per_record_distances_also_after_an_edit():
-    from semmatch.criteria import check
-    from semmatch.fields import FieldTable, Profile
-    from semmatch.geo import distances_km
+    from semmatch.match.criteria import check
+    from semmatch.records.fields import FieldTable, Profile
+    from semmatch.records.geo import distances_km
 
     rng = np.random.default_rng(3)
     places = [(50.77, 6.08), (52.52, 13.40), (48.14, 11.58), (None, None)]

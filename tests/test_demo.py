@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from semmatch.cli import main
-from semmatch.schema import load_records
+from semmatch.cli.main import main
+from semmatch.records.schema import load_records
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 

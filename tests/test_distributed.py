@@ -13,8 +13,8 @@ import ray  # the dev extra installs it (semmatch[ray]): a missing Ray fails her
 from click.testing import CliRunner
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import make_embedder
-from semmatch.matcher import Matcher
+from semmatch.embed.registry import make_embedder
+from semmatch.match.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
 # A Ray run that cannot get its resources waits forever; fail instead (a 2-CPU node once deadlocked on a repartition)
@@ -26,7 +26,7 @@ TEXTS = [f"Ich helfe mit Website Nummer {i}. Auch Fahrdienst am Wochenende." if 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    from semmatch.distributed import connect
+    from semmatch.embed.ray import connect
 
     env = {"SEMMATCH_PLUGINS": "tests.fake_plugin", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     old = {k: os.environ.get(k) for k in env}
@@ -42,7 +42,7 @@ def local_ray():
 
 
 def test_embed_on_ray_keeps_order_and_vectors(local_ray):
-    from semmatch.distributed import embed_on_ray
+    from semmatch.embed.ray import embed_on_ray
 
     vectors = embed_on_ray(TEXTS, MatchConfig(model="test-keywords", use_cache=False), batch_size=7, concurrency=2)
     expected = KeywordEmbedder().embed(TEXTS, role="corpus")
@@ -50,7 +50,7 @@ def test_embed_on_ray_keeps_order_and_vectors(local_ray):
 
 
 def test_vectors_from_another_model_id_are_refused(local_ray):
-    from semmatch.distributed import embed_on_ray
+    from semmatch.embed.ray import embed_on_ray
     from semmatch.errors import ModelError
 
     with pytest.raises(ModelError, match="Ray workers embedded with"):
@@ -58,7 +58,7 @@ def test_vectors_from_another_model_id_are_refused(local_ray):
 
 
 def test_fill_cache_then_index_embeds_nothing_locally(local_ray, tmp_path):
-    from semmatch.distributed import fill_cache_on_ray
+    from semmatch.embed.ray import fill_cache_on_ray
 
     config = MatchConfig(model="test-keywords-cached", cache_dir=str(tmp_path / "cache"))
     remote = fill_cache_on_ray(TEXTS, config, batch_size=8)
@@ -74,7 +74,7 @@ def test_fill_cache_then_index_embeds_nothing_locally(local_ray, tmp_path):
 
 def test_ray_sends_only_what_the_cache_lacks(local_ray, tmp_path):
     """A rerun after an interrupted or partial run: vectors already in the cache are not embedded again."""
-    from semmatch.distributed import fill_cache_on_ray
+    from semmatch.embed.ray import fill_cache_on_ray
 
     config = MatchConfig(model="test-keywords-cached", cache_dir=str(tmp_path / "cache"))
     local = make_embedder(config)
@@ -89,7 +89,7 @@ def test_ray_sends_only_what_the_cache_lacks(local_ray, tmp_path):
 def test_batches_that_arrived_are_kept_when_a_run_breaks_off(tmp_path, monkeypatch):
     """Each batch goes to the cache as it arrives: a run that fails after its first batch keeps that batch."""
     import tests.fake_plugin  # noqa: F401  (registers test-keywords-cached)
-    from semmatch import distributed
+    from semmatch.embed import ray as distributed
     from semmatch.errors import ModelError
 
     def first_batch_then_failure(texts, config, **_):
@@ -107,7 +107,7 @@ def test_batches_that_arrived_are_kept_when_a_run_breaks_off(tmp_path, monkeypat
 
 
 def test_reindex_cli_on_ray(local_ray, tmp_path, monkeypatch):
-    from semmatch.cli import main
+    from semmatch.cli.main import main
 
     monkeypatch.setenv("SEMMATCH_CACHE_DIR", str(tmp_path / "cache"))
     offers = tmp_path / "offers.csv"

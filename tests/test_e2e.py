@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from semmatch.store import Store
+from semmatch.store.database import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT_DIR = Path(os.environ.get("SEMMATCH_SCREENSHOT_DIR", "/tmp/semmatch-e2e"))

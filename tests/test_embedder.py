@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semmatch.embedder import EmbeddingCache
+from semmatch.embed.cache import EmbeddingCache
 from semmatch.errors import DataValidationError
 from tests.conftest import KeywordEmbedder
 

@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from semmatch import workspace as workspace_module
-from semmatch.cli import main
+from semmatch.cli.main import main
 from semmatch.config import MatchConfig
-from semmatch.embedder import EmbeddingCache, register_embedder
-from semmatch.explain import split_sentences
-from semmatch.matcher import Matcher
+from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.registry import register_embedder
+from semmatch.match.matcher import Matcher
+from semmatch.records.text import split_sentences
 from semmatch.workspace import Workspace
 from tests.conftest import KeywordEmbedder
 
@@ -237,7 +238,7 @@ def test_a_stored_need_matched_as_a_query_leaves_the_cache_with_every_version(en
 def test_forget_honours_the_index_root_and_tracking_uri_of_the_environment(env):
     import mlflow
 
-    from semmatch import tracking
+    from semmatch.eval import tracking
 
     ws = app_workspace()  # $SEMMATCH_INDEX_ROOT, as the app
     ws.store.import_file("offers", "input/offers.csv")
@@ -312,8 +313,8 @@ def test_an_erasure_during_a_flush_is_not_written_back(env, monkeypatch):
 
 
 def test_the_erasure_log_is_append_only_on_both_databases(store_url, tmp_path):
-    from semmatch.privacy import erase_in_store
-    from semmatch.store import Store
+    from semmatch.store.database import Store
+    from semmatch.store.erasure import erase_in_store
 
     pl.DataFrame({"offer_id": ["P1", "O2"], "description": ["Website", "Auto"]}).write_csv(tmp_path / "o.csv")
     with Store(store_url) as store:

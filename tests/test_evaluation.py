@@ -4,8 +4,8 @@ import pytest
 
 from semmatch.config import MatchConfig
 from semmatch.errors import DataValidationError
-from semmatch.evaluation import BENCHMARK_METRICS, load_retrieval_set, read_qrels, run_benchmark
-from semmatch.io import read_id_text_tsv
+from semmatch.eval.benchmark import BENCHMARK_METRICS, load_retrieval_set, read_qrels, run_benchmark
+from semmatch.records.io import read_id_text_tsv
 from tests.conftest import KeywordEmbedder
 
 

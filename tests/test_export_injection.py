@@ -16,12 +16,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from semmatch import matcher as matcher_module
-from semmatch.cli import main
+from semmatch.cli.main import main
 from semmatch.errors import StoreError
-from semmatch.evaluation import read_qrels
-from semmatch.feedback import write_qrels
-from semmatch.io import (
+from semmatch.eval.benchmark import read_qrels
+from semmatch.match import matcher as matcher_module
+from semmatch.records.io import (
     FORMULA_PREFIXES,
     escape_formula,
     escape_frame,
@@ -30,7 +29,8 @@ from semmatch.io import (
     unescape_formula,
     write_table,
 )
-from semmatch.store import Store
+from semmatch.store.database import Store
+from semmatch.store.feedback import write_qrels
 from tests.conftest import KeywordEmbedder
 
 EVIL = '=HYPERLINK("http://evil")'

@@ -14,7 +14,7 @@ import pytest
 from semmatch import MatchConfig, Matcher
 from semmatch.atomic import folder_lock
 from semmatch.errors import FolderBusyError, IndexCorruptError
-from semmatch.store import Store
+from semmatch.store.database import Store
 from tests.conftest import KeywordEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIE_BEFORE_COMMIT = """
 import os, signal, sys
 from contextlib import contextmanager
-from semmatch.store import Store
+from semmatch.store.database import Store
 
 store = Store(sys.argv[1])  # opened (and migrated) before the patch
 original = Store._write
@@ -41,8 +41,9 @@ KILL_DURING_DECISION = DIE_BEFORE_COMMIT + 'store.record_decision("N1", "O1", "a
 KILL_DURING_SAVE = """
 import os, signal, sys
 import polars as pl
-from semmatch import atomic, index as index_module
-from semmatch.matcher import Matcher
+from semmatch import atomic
+from semmatch.index import vector as index_module
+from semmatch.match.matcher import Matcher
 from tests.conftest import KeywordEmbedder
 
 matcher = Matcher.load(sys.argv[1], embedder=KeywordEmbedder())
@@ -173,7 +174,7 @@ def test_kill_during_a_decision_write_keeps_the_log_consistent(tmp_path):
 def test_kill_during_a_cache_write_leaves_a_usable_cache(tmp_path):
     import numpy as np
 
-    from semmatch.embedder import EmbeddingCache
+    from semmatch.embed.cache import EmbeddingCache
 
     path = tmp_path / "cache.sqlite"
     cache = EmbeddingCache(path)
@@ -181,7 +182,7 @@ def test_kill_during_a_cache_write_leaves_a_usable_cache(tmp_path):
     code = """
 import os, signal, sys
 import numpy as np
-from semmatch.embedder import EmbeddingCache
+from semmatch.embed.cache import EmbeddingCache
 
 cache = EmbeddingCache(sys.argv[1])
 rows = {EmbeddingCache.key("m", "", f"neu {i}"): np.full(4, i, dtype=np.float32) for i in range(5000)}

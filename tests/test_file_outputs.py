@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 import tests.fake_plugin  # noqa: F401  (registers the keyword fake as model "test-keywords" in this process)
-from semmatch.cli import main
+from semmatch.cli.main import main
 from semmatch.errors import OutputRefusedError, TrackingError
-from semmatch.io import write_table
+from semmatch.records.io import write_table
 
 OFFERS = pl.DataFrame({
     "offer_id": ["O1", "O2", "O3"],
@@ -170,7 +170,7 @@ def test_a_symlink_output_with_overwrite_replaces_its_target_and_keeps_the_link(
 
 
 def test_a_file_that_appears_between_check_and_write_is_not_replaced(tmp_path):
-    from semmatch.io import write_output
+    from semmatch.records.io import write_output
 
     target = tmp_path / "out.csv"
 
@@ -212,7 +212,7 @@ def test_an_id_with_white_space_blocks_only_qrels_text(tmp_path, monkeypatch):
     assert pl.read_parquet(tmp_path / "l.parquet").row(0) == ("@N 2", "O1", 2)
     assert json.loads((tmp_path / "l.json").read_text()) == [{"need_id": "@N 2", "offer_id": "O1", "grade": 2}]
     assert "'@N 2,O1,2" in (tmp_path / "l.csv").read_text()  # formula-escaped in CSV
-    from semmatch.evaluation import read_qrels
+    from semmatch.eval.benchmark import read_qrels
 
     assert read_qrels(tmp_path / "l.csv") == {"@N 2": {"O1": 2}}
     refused(run("labels", "--db", db, "--out", "l.tsv"), "white space")
@@ -267,7 +267,7 @@ def test_an_mlflow_file_store_is_a_clear_error(tmp_path, monkeypatch, uri):
     result = run("evaluate", "--compare")
     refused(result, uri, "sqlite:///mlflow.db")
     assert "Traceback" not in result.output
-    from semmatch import tracking
+    from semmatch.eval import tracking
 
     with pytest.raises(TrackingError, match="sqlite:///mlflow.db"):
         tracking.log_run(run_name="r", params={}, metrics={"m": 1.0})

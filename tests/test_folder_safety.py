@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 import tests.fake_plugin  # noqa: F401  (registers the keyword fake as model "test-keywords" in this process)
 from semmatch import MatchConfig, Matcher
 from semmatch.atomic import atomic_directory, foreign_entries
-from semmatch.cli import main
+from semmatch.cli.main import main
 from semmatch.errors import FolderNotOwnedError
-from semmatch.index import INDEX_FOLDER, META_FILE, VectorIndex
+from semmatch.index.vector import INDEX_FOLDER, META_FILE, VectorIndex
 from tests.conftest import KeywordEmbedder
 
 OFFERS = pl.DataFrame({"offer_id": ["O1", "O2", "O3"],
@@ -167,8 +167,8 @@ def test_a_symlinked_index_folder_is_updated_where_it_points(tmp_path):
 
 
 def test_model_folders_are_guarded_by_their_own_marker(tmp_path, monkeypatch):
-    from semmatch import e5_convert
-    from semmatch.onnx_embedder import ONNX_FOLDER
+    from semmatch.embed import e5_convert
+    from semmatch.embed.onnx_export import ONNX_FOLDER
 
     folder = tmp_path / "model"
     folder.mkdir()

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from semmatch.config import MatchConfig
-from semmatch.explain import embed_candidate_sentences, explain_sentences
-from semmatch.matcher import Matcher
-from semmatch.scoring import TfidfLexicalScorer
-from semmatch.sentences import SentenceTable
+from semmatch.index.sentences import SentenceTable
+from semmatch.match.explain import embed_candidate_sentences, explain_sentences
+from semmatch.match.lexical import TfidfLexicalScorer
+from semmatch.match.matcher import Matcher
 from tests.conftest import KEYWORDS, KeywordEmbedder
 
 WORDS = [*KEYWORDS[:12], "und", "für", "mit", "Verein", "Stadt"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
-from semmatch.index import INDEX_FILE, META_FILE, VectorIndex
+from semmatch.index.vector import INDEX_FILE, META_FILE, VectorIndex
 
 
 def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

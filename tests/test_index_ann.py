@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from semmatch.errors import ConfigError
-from semmatch.index import VectorIndex
+from semmatch.index.vector import VectorIndex
 
 D, N, Q, K = 64, 6000, 60, 10
 
@@ -151,7 +151,7 @@ def test_bad_storage_combinations_are_refused():
 def test_ann_selector_paths_keep_recall(data, monkeypatch, kind, share, minimum):
     """The FAISS selector inside IVF (more probes the smaller the filter) and HNSW, with the exact scan of small
     filters switched off, so these paths are what is measured."""
-    from semmatch import index as index_module
+    from semmatch.index import vector as index_module
 
     monkeypatch.setattr(index_module, "EXACT_SUBSET_MAX", {})
     vectors, queries, ids = data

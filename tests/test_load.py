@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 
 from semmatch import MatchConfig, Matcher
-from semmatch.load import run_sessions
-from semmatch.store import Store
+from semmatch.eval.loadtest import run_sessions
+from semmatch.store.database import Store
 from tests.conftest import KeywordEmbedder
 
 TOPICS = ["Website WordPress", "Daten Statistik", "Fahrdienst Auto", "Nachhilfe Mathe", "Grafik Logo"]

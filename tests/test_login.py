@@ -142,7 +142,7 @@ def test_error_details_are_off_when_serving_a_network(login_env):
 def test_semmatch_app_on_a_network_turns_error_details_off(monkeypatch, tmp_path):
     import subprocess
 
-    from semmatch.cli import main
+    from semmatch.cli.main import main
 
     calls = []
     monkeypatch.chdir(ROOT)
@@ -289,7 +289,7 @@ def app_in(folder: Path, secrets: str, monkeypatch) -> list:
 
 @pytest.mark.parametrize("address", ["0.0.0.0", None])
 def test_semmatch_app_with_a_broken_secrets_file_is_a_clear_error(monkeypatch, tmp_path, address):
-    from semmatch.cli import main
+    from semmatch.cli.main import main
 
     calls = app_in(tmp_path, 'password_hash = "pbkdf2_sha256$1000\n[kaputt\n', monkeypatch)
     db = f"sqlite:///{tmp_path / 'x.db'}"
@@ -301,7 +301,7 @@ def test_semmatch_app_with_a_broken_secrets_file_is_a_clear_error(monkeypatch, t
 
 @pytest.mark.parametrize("value", ["123", "true", "false", '["x"]', '{ a = "b" }'])
 def test_semmatch_app_with_a_non_string_hash_is_a_clear_error(monkeypatch, tmp_path, value):
-    from semmatch.cli import main
+    from semmatch.cli.main import main
 
     calls = app_in(tmp_path, f"password_hash = {value}\n", monkeypatch)
     result = CliRunner().invoke(main, ["app", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--address", "0.0.0.0"])

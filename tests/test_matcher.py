@@ -5,8 +5,8 @@ import pytest
 
 from semmatch.config import MatchConfig
 from semmatch.errors import DataValidationError, IndexMismatchError, NotFittedError, UnknownIdError
-from semmatch.explain import split_sentences
-from semmatch.matcher import Matcher
+from semmatch.match.matcher import Matcher
+from semmatch.records.text import split_sentences
 from tests.conftest import KeywordEmbedder
 
 CONFIG = MatchConfig(use_cache=False)

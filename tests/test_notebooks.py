@@ -1,5 +1,5 @@
 """The analysts' notebooks run top to bottom in small mode, are stored without outputs, and the helpers they use
-(semmatch.analysis) do what they say."""
+(semmatch.eval.analysis) do what they say."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from semmatch.analysis import metrics_by_group, near_duplicates, rankings_to_run, subset_retrieval_set
-from semmatch.evaluation import RetrievalSet
-from semmatch.index import VectorIndex
+from semmatch.eval.analysis import metrics_by_group, near_duplicates, rankings_to_run, subset_retrieval_set
+from semmatch.eval.benchmark import RetrievalSet
+from semmatch.index.vector import VectorIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -66,7 +66,7 @@ def test_notebook_runs_in_small_mode(path, tmp_path, monkeypatch):
     assert not list(ROOT.joinpath("notebooks").glob("mlflow.db")), "a notebook wrote outside its output folder"
 
 
-# ---------------------------------------------------------------------------------------------- semmatch.analysis
+# ---------------------------------------------------------------------------------------------- semmatch.eval.analysis
 def _retrieval_set() -> RetrievalSet:
     queries = pl.DataFrame({"id": ["q1", "q2", "q3"], "text": ["a", "b", "c"]})
     corpus = pl.DataFrame({"id": [f"d{i}" for i in range(10)], "text": [f"t{i}" for i in range(10)]})

@@ -15,15 +15,15 @@ import pytest
 from click.testing import CliRunner
 
 import tests.fake_plugin  # noqa: F401  (registers the keyword fake as model "test-keywords")
-from semmatch import matcher as matcher_module
-from semmatch.cli import main
+from semmatch.cli.main import main
 from semmatch.config import MatchConfig
-from semmatch.criteria import Criteria
 from semmatch.errors import ConfigError, DataValidationError, TextTooLongError
-from semmatch.fields import record_profiles
-from semmatch.matcher import Matcher
-from semmatch.schema import MAX_TEXT_CHARS, row_errors, validate_records, validate_table
-from semmatch.store import Store
+from semmatch.match import matcher as matcher_module
+from semmatch.match.criteria import Criteria
+from semmatch.match.matcher import Matcher
+from semmatch.records.fields import record_profiles
+from semmatch.records.schema import MAX_TEXT_CHARS, row_errors, validate_records, validate_table
+from semmatch.store.database import Store
 from semmatch.workspace import Workspace
 from tests.conftest import KeywordEmbedder
 
@@ -284,7 +284,7 @@ def test_a_one_megabyte_paste_is_refused_quickly_through_the_workspace_and_the_c
 
 
 def test_the_app_has_a_german_message_for_the_cap():
-    from semmatch.i18n import TEXT
+    from semmatch.ui.i18n import TEXT
 
     error = TextTooLongError(1_000_000, MAX_TEXT_CHARS)
     german = TEXT["de"]["text_too_long"].format(length=error.length, limit=error.limit)

@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import make_embedder
+from semmatch.embed.models import model_id, resolve_model
+from semmatch.embed.prepare import load_model
+from semmatch.embed.registry import make_embedder
 from semmatch.errors import IndexMismatchError, ModelError
-from semmatch.evaluation import read_sts, sts_spearman
-from semmatch.explain import split_sentences
-from semmatch.models import load_model, model_id, resolve_model
+from semmatch.eval.benchmark import read_sts, sts_spearman
+from semmatch.records.text import split_sentences
 
 STS_DEV = Path(__file__).parent / "data" / "german_stsb" / "stsb_de_dev.csv"
 DEMO_OFFERS = Path(__file__).parents[1] / "data" / "demo" / "offers.csv"
@@ -39,7 +40,7 @@ def test_onnx_names_resolve_to_their_own_model_ids(tmp_path):
 
 
 def test_make_embedder_picks_the_onnx_backend_by_name():
-    from semmatch.onnx_embedder import OnnxEmbedder
+    from semmatch.embed.onnx import OnnxEmbedder
 
     embedder = make_embedder(MatchConfig(model="e5-small-int8", use_cache=False))
     assert isinstance(embedder, OnnxEmbedder) and embedder.query_prompt == "query: "
@@ -85,7 +86,7 @@ def test_int8_keeps_german_sts_within_0_005(embedders):
 
 @pytest.mark.model
 def test_an_index_built_with_fp32_refuses_int8_vectors(tmp_path, embedders):
-    from semmatch.matcher import Matcher
+    from semmatch.match.matcher import Matcher
 
     fp32, int8, _ = embedders
     frame = pl.DataFrame({"id": ["a", "b"], "text": ["Ich fahre Senioren zum Arzt.", "Wir bauen Websites."]})

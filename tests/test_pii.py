@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from semmatch import matcher as matcher_module
-from semmatch.cli import main
-from semmatch.matcher import Matcher
-from semmatch.pii import PLACEHOLDERS, find_personal_data, mask_text
-from semmatch.schema import CONTACT_COLUMNS_ENV, ColumnMapping, is_contact_column, validate_records
-from semmatch.store import Store
+from semmatch.cli.main import main
+from semmatch.match import matcher as matcher_module
+from semmatch.match.matcher import Matcher
+from semmatch.records.pii import PLACEHOLDERS, find_personal_data, mask_text
+from semmatch.records.schema import CONTACT_COLUMNS_ENV, ColumnMapping, is_contact_column, validate_records
+from semmatch.store.database import Store
 from tests.conftest import KeywordEmbedder
 
 EVALUATION = Path(__file__).resolve().parents[1] / "evaluation"
@@ -254,7 +254,7 @@ def _no_field_secrets(text: str) -> None:
 
 
 def test_condition_skills_and_extra_columns_are_masked_in_records_and_fields():
-    from semmatch.schema import validate_table
+    from semmatch.records.schema import validate_table
 
     frame, profiles = validate_table(_field_offers(), kind="offers")
     _no_field_secrets(str(frame.to_dicts()) + str(profiles))
@@ -272,7 +272,7 @@ def test_a_skill_list_from_json_is_masked_element_by_element():
 
 
 def test_structured_fields_are_not_masked_but_parsed():
-    from semmatch.pii import TEXT_FIELDS, free_text_columns
+    from semmatch.records.masking import TEXT_FIELDS, free_text_columns
 
     frame = pl.DataFrame({"id": ["1"], "plz": ["52062"], "available_from": ["01.02.2026"], "languages": ["de"],
                           "condition": ["x"], "skills": ["y"], "status": ["open"], "notes": ["z"]})
@@ -281,7 +281,7 @@ def test_structured_fields_are_not_masked_but_parsed():
 
 
 def test_index_folder_explanations_and_conditions_hold_no_personal_data_of_fields(tmp_path):
-    from semmatch.combos import condition_partners
+    from semmatch.match.conditions import condition_partners
 
     embedder = KeywordEmbedder()
     matcher = Matcher(embedder=embedder).fit(_field_offers())
@@ -298,7 +298,7 @@ def test_index_folder_explanations_and_conditions_hold_no_personal_data_of_field
 
 
 def test_a_condition_read_from_an_older_index_folder_is_masked_when_shown():
-    from semmatch.combos import offer_condition
+    from semmatch.match.conditions import offer_condition
 
     assert offer_condition(f"nur wenn jemand {COND_PHONE} anruft", "Website") == "nur wenn jemand [Telefon] anruft"
     assert offer_condition(None, f"Ich baue die Website, wenn jemand {COND_EMAIL} schreibt.") == \
@@ -436,7 +436,7 @@ def test_validation_errors_still_quote_ordinary_values():
 
 
 def test_ids_and_towns_in_messages_are_masked():
-    from semmatch.criteria import Criteria
+    from semmatch.match.criteria import Criteria
 
     frame = pl.DataFrame({"offer_id": [EMAIL, EMAIL], "description": ["Website", "Fahrdienst"]})
     message = _message(lambda: validate_records(frame))
@@ -446,7 +446,7 @@ def test_ids_and_towns_in_messages_are_masked():
 
 
 def test_quote_value_is_the_one_way_messages_show_values():
-    from semmatch.pii import quote_value
+    from semmatch.records.pii import quote_value
 
     assert quote_value("Mo;Funday") == "'Mo;Funday'" and quote_value(3.5) == "3.5"
     assert quote_value(EMAIL) == "'[E-Mail]'" and quote_value("x" * 50) == "a value of 50 characters"

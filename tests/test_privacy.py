@@ -9,10 +9,11 @@ import polars as pl
 import pytest
 
 from semmatch.config import MatchConfig
-from semmatch.embedder import EmbeddingCache, register_embedder
+from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.registry import register_embedder
 from semmatch.errors import DataValidationError, StoreError
-from semmatch.io import write_table
-from semmatch.store import Store
+from semmatch.records.io import write_table
+from semmatch.store.database import Store
 from semmatch.workspace import Workspace
 from tests.conftest import KeywordEmbedder
 
@@ -48,7 +49,7 @@ def populated(tmp_path, monkeypatch):
     assert result["id"][0] == "O1"
     ws.decide("N1", "O1", "contacted", note=f"{NAME} ruft zurück")
     ws.decide("N1", "O1", "declined", reason=f"{NAME} hat keine Zeit")
-    from semmatch import tracking
+    from semmatch.eval import tracking
 
     tracking.log_run(run_name="r", params={"model": "cached-keywords"}, metrics={"mrr": 1.0},
                      tables={"rankings": result.select("query_id", "rank", "id", "score")})
@@ -146,8 +147,8 @@ def test_contact_data_never_reaches_logs_or_cli_output(tmp_path, caplog, monkeyp
 
     from click.testing import CliRunner
 
-    from semmatch import matcher as matcher_module
-    from semmatch.cli import main
+    from semmatch.cli.main import main
+    from semmatch.match import matcher as matcher_module
 
     monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
     caplog.set_level(logging.DEBUG)
@@ -172,8 +173,8 @@ def test_contact_data_never_reaches_logs_or_cli_output(tmp_path, caplog, monkeyp
 def test_csv_on_screen_is_formula_escaped_too(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from semmatch import matcher as matcher_module
-    from semmatch.cli import main
+    from semmatch.cli.main import main
+    from semmatch.match import matcher as matcher_module
 
     monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
     pl.DataFrame({"offer_id": ['=HYPERLINK("http://x")'], "description": ["Website"]}).write_csv(tmp_path / "o.csv")
@@ -193,8 +194,8 @@ def test_nul_bytes_anywhere_are_refused_on_both_databases(store_url):
 
 
 def test_pickled_model_weights_are_refused(tmp_path):
+    from semmatch.embed.prepare import load_model
     from semmatch.errors import ModelError
-    from semmatch.models import load_model
 
     folder = tmp_path / "evil-model"
     folder.mkdir()
@@ -206,7 +207,7 @@ def test_pickled_model_weights_are_refused(tmp_path):
 
 def test_single_edits_update_the_index_at_once_and_its_folder_in_batches(populated, monkeypatch):
     from semmatch import workspace as workspace_module
-    from semmatch.matcher import Matcher
+    from semmatch.match.matcher import Matcher
 
     tmp_path, ws = populated
     folder = ws.index_dir("offers")

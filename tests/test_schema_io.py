@@ -4,8 +4,8 @@ import polars as pl
 import pytest
 
 from semmatch.errors import DataValidationError
-from semmatch.io import escape_formula, read_table, write_table
-from semmatch.schema import ColumnMapping, load_records, validate_records
+from semmatch.records.io import escape_formula, read_table, write_table
+from semmatch.records.schema import ColumnMapping, load_records, validate_records
 
 
 def write(path, text: str, encoding: str = "utf-8"):

@@ -9,19 +9,16 @@ import polars as pl
 import pytest
 
 from semmatch import MatchConfig, Matcher
-from semmatch.calibration import calibration_key, packaged_calibration
-from semmatch.combos import (
-    complementary_pairs,
-    condition_clause,
-    condition_partners,
-    detect_condition,
-    is_partner_condition,
-)
-from semmatch.criteria import Criteria
+from semmatch.config import COMPONENTS, ScoreWeights
 from semmatch.errors import ConfigError
-from semmatch.explain import split_sentences
-from semmatch.fairness import gini
-from semmatch.scoring import COMPONENTS, ScoreWeights, TfidfLexicalScorer, fit_calibration, fuse, make_lexical
+from semmatch.match.batch import gini
+from semmatch.match.calibration import calibration_key, packaged_calibration
+from semmatch.match.conditions import condition_clause, condition_partners, detect_condition, is_partner_condition
+from semmatch.match.criteria import Criteria
+from semmatch.match.lexical import TfidfLexicalScorer, make_lexical
+from semmatch.match.pairs import complementary_pairs
+from semmatch.match.scoring import fit_calibration, fuse
+from semmatch.records.text import split_sentences
 
 AACHEN = "52062"
 

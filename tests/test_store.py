@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 from semmatch.errors import ContactCapError, DataValidationError, InvalidDecisionError, StoreError, UnknownIdError
-from semmatch.evaluation import read_qrels
-from semmatch.feedback import labels, to_qrels, write_qrels
-from semmatch.pii import MaskingReport
-from semmatch.schema import validate_records
-from semmatch.store import Store, default_database_url
+from semmatch.eval.benchmark import read_qrels
+from semmatch.records.pii import MaskingReport
+from semmatch.records.schema import validate_records
+from semmatch.store.database import Store, default_database_url
+from semmatch.store.feedback import labels, to_qrels, write_qrels
 from tests._store_worker import write_decisions
 
 NO_MASKS = MaskingReport().as_counts()  # import counts also say what was masked in the texts
@@ -46,7 +46,7 @@ def seeded(url: str, **kwargs) -> Store:
 
 DURABLE = """
 import os, signal, sys
-from semmatch.store import Store
+from semmatch.store.database import Store
 store = Store(sys.argv[1])
 print(store.record_decision("N2", "O2", "placed", note="before kill"), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
@@ -132,7 +132,7 @@ def test_import_csv_with_contacts(store_url, tmp_path):
 
 
 def test_records_upsert_archive_and_matches(store_url, fake_embedder):
-    from semmatch.matcher import Matcher
+    from semmatch.match.matcher import Matcher
 
     store = seeded(store_url)
     assert store.upsert_record("offers", {"id": "O4", "text": "logo grafik", "radius_km": 10}) == "inserted"
@@ -263,7 +263,7 @@ def test_migrations_never_drop_data():
 
     import semmatch
 
-    versions = Path(semmatch.__file__).parent / "migrations" / "versions"
+    versions = Path(semmatch.__file__).parent / "store" / "migrations" / "versions"
     scripts = sorted(versions.glob("*.py"))
     assert scripts
     for script in scripts:

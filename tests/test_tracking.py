@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from semmatch import matcher as matcher_module
-from semmatch.cli import main
-from semmatch.evaluation import acceptance_rate, evaluate_decisions
-from semmatch.feedback import labels, to_qrels
-from semmatch.matcher import Matcher
-from semmatch.metrics import evaluate_run
-from semmatch.simulate import SimulatedCoordinator, simulate
-from semmatch.store import Store
+from semmatch.cli.main import main
+from semmatch.eval.benchmark import acceptance_rate, evaluate_decisions
+from semmatch.eval.metrics import evaluate_run
+from semmatch.eval.simulate import SimulatedCoordinator, simulate
+from semmatch.match import matcher as matcher_module
+from semmatch.match.matcher import Matcher
+from semmatch.store.database import Store
+from semmatch.store.feedback import labels, to_qrels
 from tests.conftest import KeywordEmbedder
 
 TOPICS = ["Website WordPress", "Daten Statistik Python", "Fahrdienst Auto Senioren", "Übersetzung Arabisch",
@@ -130,7 +130,7 @@ def test_evaluate_command_logs_an_mlflow_run(demo_like, monkeypatch):
     result = CliRunner().invoke(main, ["evaluate", "--db", db, "--k", "20", "--run-name", "t1"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output[result.output.index("{"):])
-    from semmatch.tracking import get_run, runs_table
+    from semmatch.eval.tracking import get_run, runs_table
 
     run = get_run(printed["run_id"])
     assert {"model", "model_id", "index_kind", "mode", "weights", "criteria", "data_hash", "k"} <= set(run["params"])
@@ -160,7 +160,7 @@ def test_evaluate_command_logs_an_mlflow_run(demo_like, monkeypatch):
 
 
 def test_simulation_documents_itself():
-    import semmatch.simulate as module
+    import semmatch.eval.simulate as module
 
     coordinator = SimulatedCoordinator()
     assert coordinator.contact[2] > coordinator.contact[1] > coordinator.contact[0]
@@ -179,7 +179,7 @@ def test_benchmark_track_logs_to_mlflow(tmp_path, monkeypatch):
                                        "--track"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output[result.output.index("{"):])
-    from semmatch.tracking import get_run
+    from semmatch.eval.tracking import get_run
 
     run = get_run(printed["run_id"])
     assert run["metrics"]["mrr"] == pytest.approx(printed["mrr"]) and run["params"]["mode"] == "hybrid"

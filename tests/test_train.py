@@ -9,11 +9,9 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from semmatch import matcher as matcher_module
-from semmatch.config import MatchConfig
+from semmatch.config import MatchConfig, resolve_config
 from semmatch.errors import ConfigError, DataValidationError, ModelError
-from semmatch.scoring import Calibration
-from semmatch.train import (
+from semmatch.eval.train import (
     check_name,
     config_from_coefficients,
     decision_pairs,
@@ -21,9 +19,10 @@ from semmatch.train import (
     finetune_pairs,
     grouped_folds,
     pair_components,
-    resolve_config,
     tune_weights,
 )
+from semmatch.match import matcher as matcher_module
+from semmatch.match.scoring import Calibration
 from tests.conftest import KeywordEmbedder
 from tests.test_tracking import TOPICS, fill_store
 
@@ -97,7 +96,7 @@ def test_config_from_coefficients_reproduces_the_logistic_model():
     config = config_from_coefficients(MatchConfig(), coef, intercept)
     assert config.weight_dense == 1.0 and config.weight_lexical == 0.25 and config.weight_proximity == 0.5
     components = np.array([[0.8, 0.3, 1.0, 0.5], [0.2, 0.1, 0.0, 1.0]])
-    from semmatch.scoring import fuse
+    from semmatch.match.scoring import fuse
 
     fused = fuse({n: components[:, i] for i, n in enumerate(("dense", "lexical", "skills", "proximity"))},
                  config.weights)
@@ -118,7 +117,7 @@ def test_grouped_folds_never_split_a_need():
 
 
 def test_tune_weights_learns_a_loadable_config(decided, tmp_path):
-    from semmatch.feedback import labels
+    from semmatch.store.feedback import labels
 
     store, matcher, _ = decided
     frame = pair_components(matcher, store.records("needs"), labels(store))
@@ -149,8 +148,8 @@ def test_names_are_checked():
 
 
 def test_tune_command(decided, tmp_path, monkeypatch):
-    import semmatch.cli_train  # noqa: F401  (registers the commands until cli.py imports it)
-    from semmatch.cli import main
+    import semmatch.cli.train  # noqa: F401  (registers the commands until cli.py imports it)
+    from semmatch.cli.main import main
 
     db = decided[2]
     monkeypatch.setattr(matcher_module, "make_embedder", lambda config: KeywordEmbedder())
@@ -173,7 +172,7 @@ def test_finetune_pairs_on_a_tiny_model(tiny_model, tmp_path):
     before = SentenceTransformer(str(tiny_model), device="cpu").encode(texts, prompt="query: ")
     after = SentenceTransformer(str(out), device="cpu").encode(texts, prompt="query: ")
     assert not np.allclose(before, after)
-    from semmatch.models import resolve_model
+    from semmatch.embed.models import resolve_model
 
     assert resolve_model(str(out)).query_prompt == "query: " == resolve_model(str(out)).corpus_prompt
     with pytest.raises(ModelError, match="exists"):
@@ -207,7 +206,7 @@ def test_finetune_on_decisions_logs_to_mlflow(tiny_model, decided, tmp_path, mon
     report = finetune(store, name="tiny-tuned", base_model=str(tiny_model), models_dir=tmp_path / "models",
                       batch_size=8, max_steps=3, holdout=0.3)
     assert (tmp_path / "models" / "tiny-tuned" / "modules.json").is_file()
-    from semmatch.tracking import get_run
+    from semmatch.eval.tracking import get_run
 
     run = get_run(report["run_id"])
     assert {"base_model", "pairs", "epochs", "lr", "batch_size", "seconds"} <= set(run["params"])
@@ -220,8 +219,8 @@ def test_finetune_on_decisions_logs_to_mlflow(tiny_model, decided, tmp_path, mon
 
 @pytest.mark.model
 def test_finetune_e5_small_keeps_the_prompts(tmp_path, monkeypatch):
-    from semmatch.embedder import SentenceTransformerEmbedder
-    from semmatch.models import resolve_model
+    from semmatch.embed.models import resolve_model
+    from semmatch.embed.sentence_transformers import SentenceTransformerEmbedder
 
     monkeypatch.chdir(tmp_path)
     pairs = triplets(32).drop("negative")

@@ -1,8 +1,10 @@
 """semmatch: match help offered to help needed in the civic sector."""
 
 from semmatch.config import DEFAULT_MODEL, MatchConfig
-from semmatch.criteria import Criteria
-from semmatch.embedder import Embedder, EmbeddingCache, SentenceTransformerEmbedder, make_embedder
+from semmatch.embed.base import Embedder
+from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.registry import make_embedder
+from semmatch.embed.sentence_transformers import SentenceTransformerEmbedder
 from semmatch.errors import (
     ConfigError,
     DataValidationError,
@@ -14,9 +16,10 @@ from semmatch.errors import (
     SemmatchError,
     UnknownIdError,
 )
-from semmatch.index import VectorIndex
-from semmatch.matcher import Matcher
-from semmatch.schema import ColumnMapping, load_records, validate_records
+from semmatch.index.vector import VectorIndex
+from semmatch.match.criteria import Criteria
+from semmatch.match.matcher import Matcher
+from semmatch.records.schema import ColumnMapping, load_records, validate_records
 
 __version__ = "0.1.0"
 __all__ = [

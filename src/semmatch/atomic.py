@@ -42,7 +42,9 @@ READ_ATTEMPTS = 20
 FILES_KEY = "files"
 STAGING_SENTINEL = ".semmatch-staging"  # an empty folder inside each staging folder: "semmatch writes this one"
 # The modules that define the folder formats (imported by `known_formats`, so each format is registered).
-FORMAT_MODULES = ("semmatch.index", "semmatch.e5_convert", "semmatch.onnx_embedder", "semmatch.train")
+FORMAT_MODULES = (
+    "semmatch.index.vector", "semmatch.embed.e5_convert", "semmatch.embed.onnx_export", "semmatch.eval.train",
+)
 _FORMATS: dict[tuple[str, str, str], FolderFormat] = {}
 
 

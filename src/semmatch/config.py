@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,6 @@ class MatchConfig:
     ignore_criteria: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from semmatch.criteria import check_criteria_names
-        from semmatch.scoring import LEXICAL_KINDS
-
         object.__setattr__(self, "ignore_criteria", check_criteria_names(tuple(self.ignore_criteria)))
         if self.mode not in MATCH_MODES:
             raise ConfigError(f"mode must be one of {', '.join(MATCH_MODES)}, not {self.mode!r}")
@@ -97,7 +96,6 @@ class MatchConfig:
     @property
     def weights(self):
         """The fusion weights as a ScoreWeights (dense only in "dense" mode)."""
-        from semmatch.scoring import ScoreWeights
 
         if self.mode == "dense":
             return ScoreWeights(dense=1.0)
@@ -158,3 +156,37 @@ def resolve_config(name_or_path: str | Path, models_dir: str | Path = "models") 
     known = sorted(p.stem for p in Path(models_dir).glob("*.json")) if Path(models_dir).is_dir() else []
     raise ConfigError(f"no config {str(name_or_path)!r}: neither a file nor {named}; "
                       f"named configs: {', '.join(known) or 'none yet (semmatch tune --name NAME)'}")
+
+
+CRITERIA = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
+
+
+def check_criteria_names(names: Iterable[str]) -> tuple[str, ...]:
+    names = tuple(names)
+    unknown = [n for n in names if n not in CRITERIA]
+    if unknown:
+        raise ConfigError(f"unknown criterion {', '.join(unknown)}; known: {', '.join(CRITERIA)}")
+    return names
+
+
+COMPONENTS = ("dense", "lexical", "skills", "proximity")
+LEXICAL_KINDS = ("tfidf", "bm25")
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    dense: float = 1.0
+    lexical: float = 0.0
+    skills: float = 0.0
+    proximity: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in COMPONENTS:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"weight_{name} must be a number >= 0, not {value!r}")
+        if self.dense + self.lexical + self.skills + self.proximity <= 0:
+            raise ConfigError("at least one score weight must be above 0")
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in COMPONENTS}

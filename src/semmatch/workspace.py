@@ -19,13 +19,23 @@ import polars as pl
 
 from semmatch.atomic import folder_lock
 from semmatch.config import MatchConfig
-from semmatch.criteria import Criteria
-from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, StoreError, UnknownIdError
-from semmatch.index import check_index_folder
-from semmatch.matcher import Matcher
-from semmatch.privacy import CACHE_FILE, ERASED_TEXT, ErasureReport, forget_everywhere
-from semmatch.schema import ColumnMapping
-from semmatch.store import Store
+from semmatch.errors import (
+    ConfigError,
+    IndexCorruptError,
+    IndexMismatchError,
+    StoreError,
+    UnknownIdError,
+)
+from semmatch.forget import ErasureReport, forget_everywhere
+from semmatch.index.vector import check_index_folder
+from semmatch.match.criteria import Criteria
+from semmatch.match.matcher import Matcher
+from semmatch.records.schema import ColumnMapping
+from semmatch.store.database import Store
+from semmatch.store.erasure import (
+    CACHE_FILE,
+    ERASED_TEXT,
+)
 
 Progress = Callable[[float, str], None]
 
@@ -304,7 +314,7 @@ class Workspace:
         """Erasure request: remove a need or offer (a person) from the store, every index folder under the index root,
         `extra_index_dirs` and models/, the embedding caches (every version of its text) and the MLflow store of
         `tracking_uri` (default $MLFLOW_TRACKING_URI) plus `mlflow_artifacts`. Running workspaces drop the record at
-        their next flush or shortlist (erasure log). See `semmatch.privacy.forget_everywhere`."""
+        their next flush or shortlist (erasure log). See `semmatch.forget.forget_everywhere`."""
         config = self.config or MatchConfig()
         report = forget_everywhere(
             self.store, kind, record_id, index_roots=(self.index_root, *extra_index_dirs, Path("models")),
