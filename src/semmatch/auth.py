@@ -20,12 +20,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from semmatch.errors import ConfigError, require
 
-from semmatch.errors import ConfigError
+if TYPE_CHECKING:
+    from limits import RateLimitItem
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 600_000
@@ -101,8 +101,9 @@ log = logging.getLogger("semmatch.auth")
 
 
 def _limits(text: str, env: str) -> list[RateLimitItem]:
+    limits = require("limits", extra="app", feature="the app's login throttle")
     try:
-        return parse_many(text)
+        return limits.parse_many(text)
     except ValueError as exc:
         raise ConfigError(f"${env}: {text!r} is not a list of limits like '5/minute,20/hour'") from exc
 
@@ -130,6 +131,9 @@ class LoginThrottle:
                                      CLIENT_LIMITS_ENV)
         self.global_limits = _limits(global_limits or os.environ.get(GLOBAL_LIMITS_ENV) or GLOBAL_LIMITS,
                                      GLOBAL_LIMITS_ENV)
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self._lock = threading.Lock()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 
 class SemmatchError(Exception):
     """Base class of every error semmatch raises on purpose."""
@@ -45,7 +48,23 @@ class ModelError(SemmatchError):
 
 
 class MissingDependencyError(SemmatchError, ImportError):
-    """An optional package is missing; the message names the install command."""
+    """An optional package is missing; the message names the install command (`extra`: the semmatch extra)."""
+
+    def __init__(self, message: str, *, extra: str | None = None) -> None:
+        self.extra = extra
+        super().__init__(f'{message}: pip install "semmatch[{extra}]"' if extra else message)
+
+
+def require(module: str, *, extra: str, feature: str | None = None) -> ModuleType:
+    """Import an optional package, or raise MissingDependencyError naming `pip install "semmatch[<extra>]"`.
+
+    feature: what needs it, for the message (default: the module)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        package = module.split(".")[0]
+        raise MissingDependencyError(f"{feature or module} needs {package}, from the {extra} extra",
+                                     extra=extra) from exc
 
 
 class IndexMismatchError(SemmatchError):

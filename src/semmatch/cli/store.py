@@ -15,6 +15,7 @@ import polars as pl
 
 from semmatch.cli.options import _config, _mapping, main, mapping_options, normalised_id
 from semmatch.cli.outputs import check_outputs, db_file, overwrite_option
+from semmatch.errors import require
 from semmatch.workspace import sync_index
 
 db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
@@ -150,6 +151,7 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
     """Replay a matcher against the recorded decisions and log params, metrics and artifacts to MLflow."""
     from semmatch.eval import tracking
 
+    require("mlflow", extra="mlflow", feature="semmatch evaluate")  # before the replay, not after it
     if compare:
         table = tracking.runs_table(experiment)
         with pl.Config(tbl_rows=max(table.height, 1), tbl_cols=20, tbl_width_chars=200, fmt_str_lengths=40):
@@ -265,6 +267,8 @@ def app_command(demo, port, address, index_root, model, config_ref, db_url):
 
     from semmatch.store.database import default_database_url
 
+    for package in ("streamlit", "limits"):
+        require(package, extra="app", feature="semmatch app")
     script = Path("app.py")
     if not script.is_file():
         raise click.ClickException("app.py not found: run `semmatch app` from the project folder")

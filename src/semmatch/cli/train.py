@@ -34,9 +34,12 @@ def _store(db_url: str | None):
 def tune_command(db_url, index_dir, model, config_ref, name, folds, unjudged, seed, overwrite, track):
     """Learn hybrid weights and the match-% calibration from decisions (logistic regression, CV by need)."""
     from semmatch.config import resolve_config
+    from semmatch.errors import require
     from semmatch.eval.train import tune_weights
     from semmatch.match.matcher import Matcher
 
+    if track:
+        require("mlflow", extra="mlflow", feature="semmatch tune --track (or --no-track)")
     base = resolve_config(config_ref) if config_ref else None
     with _store(db_url) as store:
         if index_dir:

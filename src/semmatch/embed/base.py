@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from semmatch.embed.cache import EmbeddingCache
-from semmatch.errors import DataValidationError
+from semmatch.errors import ConfigError, DataValidationError
 
 Role = Literal["query", "corpus"]
 PROGRESS_MIN_TEXTS = 256
@@ -43,7 +43,7 @@ class Embedder(ABC):
 
     def prompt_for(self, role: Role) -> str:
         if role not in ("query", "corpus"):
-            raise ValueError(f"role must be 'query' or 'corpus', not {role!r}")
+            raise ConfigError(f"role must be 'query' or 'corpus', not {role!r}")
         return self.query_prompt if role == "query" else self.corpus_prompt
 
     def record_keys(self, texts: Sequence[str]) -> list[list[bytes]]:

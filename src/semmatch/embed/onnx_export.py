@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from semmatch.atomic import FolderFormat, atomic_directory
-from semmatch.errors import MissingDependencyError, ModelError
+from semmatch.errors import ModelError, require
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +47,8 @@ def int8_variant() -> str:
 
 def int8_file() -> str:
     return f"model-{int8_variant()}.onnx"
-INSTALL = "pip install onnxruntime onnx onnxscript"
-
-
 def _require(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(f"the ONNX Runtime path needs {module}: {INSTALL}") from exc
+    return require(module, extra="onnx", feature="the ONNX Runtime path")
 
 
 def _mean_pooling_checked(folder: Path) -> int:
@@ -75,7 +67,9 @@ def _mean_pooling_checked(folder: Path) -> int:
 
 def export_onnx(source: Path, target: Path) -> None:
     """Export a sentence-transformers folder (transformer + mean pooling) to ONNX fp32 and int8, atomically."""
-    torch = _require("torch")
+    import torch
+
+    _require("onnx")
     _require("onnxscript")
     quantization = _require("onnxruntime.quantization")
     from transformers import AutoModel

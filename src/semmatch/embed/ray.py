@@ -27,18 +27,14 @@ from semmatch.config import MatchConfig
 from semmatch.embed.base import Role
 from semmatch.embed.cache import EmbeddingCache
 from semmatch.embed.registry import make_embedder
-from semmatch.errors import ConfigError, MissingDependencyError, ModelError
+from semmatch.errors import ConfigError, ModelError, require
 from semmatch.records.text import split_sentences
-
-INSTALL = 'pip install "semmatch[ray]"'
 
 
 def _ray():
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(f"embedding on Ray needs the ray extra: {INSTALL}") from exc
+    require("ray.data", extra="ray", feature="embedding on Ray")
+    import ray
+
     return ray
 
 

@@ -11,6 +11,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from semmatch.errors import ConfigError, DataValidationError
+
 Qrels = Mapping[str, Mapping[str, int]]
 Run = Mapping[str, Sequence[str]]
 
@@ -71,10 +73,10 @@ def metric_value(name: str, ranked: Sequence[str], judged: Mapping[str, int]) ->
     """One metric for one query, by its MLflow-safe name (e.g. `ndcg_at_10`, `mrr`, `map`)."""
     match = METRIC_PATTERN.match(name)
     if not match:
-        raise ValueError(f"unknown metric {name!r}; use e.g. mrr, map, ndcg_at_10, recall_at_100, success_at_1")
+        raise ConfigError(f"unknown metric {name!r}; use e.g. mrr, map, ndcg_at_10, recall_at_100, success_at_1")
     base, cutoff = match.group(1), int(match.group(2)) if match.group(2) else None
     if base in ("ndcg", "recall", "precision", "success", "hole") and cutoff is None:
-        raise ValueError(f"metric {name!r} needs a cutoff, e.g. {base}_at_10")
+        raise ConfigError(f"metric {name!r} needs a cutoff, e.g. {base}_at_10")
     if base == "mrr":
         return reciprocal_rank(ranked, judged, cutoff)
     if base == "map":
@@ -89,7 +91,7 @@ def evaluate_run(run: Run, qrels: Qrels, metrics: Sequence[str]) -> dict[str, fl
     counts as an empty ranking)."""
     queries = [q for q, judged in qrels.items() if any(g > 0 for g in judged.values())]
     if not queries:
-        raise ValueError("the qrels hold no query with a relevant document")
+        raise DataValidationError("the qrels hold no query with a relevant document")
     return {
         name: sum(metric_value(name, list(run.get(q, [])), qrels[q]) for q in queries) / len(queries)
         for name in metrics

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,7 +20,7 @@ from urllib.parse import urlparse
 
 import polars as pl
 
-from semmatch.errors import ConfigError, TrackingError
+from semmatch.errors import ConfigError, TrackingError, require
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,8 +35,7 @@ def default_tracking_uri() -> str:
 def _mlflow(tracking_uri: str | None):
     import logging
 
-    import mlflow
-
+    mlflow = require("mlflow", extra="mlflow", feature="MLflow tracking")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri or default_tracking_uri())
@@ -53,15 +53,16 @@ def tracking_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from mlflow.exceptions import MlflowException
-
         try:
             return func(*args, **kwargs)
-        except MlflowException as exc:
+        except Exception as exc:
+            exceptions = sys.modules.get("mlflow.exceptions")  # loaded whenever MLflow raised: no import without it
+            if exceptions is None or not isinstance(exc, exceptions.MlflowException):
+                raise
             import mlflow
 
             uri = mlflow.get_tracking_uri()
-            reason = str(exc.message).strip().split(". ")[0].rstrip(".")
+            reason = str(getattr(exc, "message", exc)).strip().split(". ")[0].rstrip(".")
             hint = ("use a database store instead, e.g. "
                     "MLFLOW_TRACKING_URI=sqlite:///mlflow.db (an existing one migrates with `mlflow migrate-filestore`)"
                     if _file_store(uri) else
@@ -121,8 +122,7 @@ def log_run(*, run_name: str, params: Mapping[str, Any], metrics: Mapping[str, f
 
 
 def _curve_figure(curves: Mapping[str, Mapping[int, float]]):
-    import matplotlib
-
+    matplotlib = require("matplotlib", extra="mlflow", feature="the metrics@k figure")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

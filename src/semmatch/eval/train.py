@@ -34,7 +34,7 @@ from semmatch.atomic import FolderFormat, atomic_directory, check_replaceable
 from semmatch.config import MatchConfig, resolve_config  # noqa: F401  (re-exported for notebooks)
 from semmatch.embed.models import MODELS_DIR, resolve_model
 from semmatch.embed.prepare import load_model
-from semmatch.errors import ConfigError, DataValidationError, ModelError
+from semmatch.errors import ConfigError, DataValidationError, ModelError, require
 
 if TYPE_CHECKING:
     from semmatch.match.matcher import Matcher
@@ -80,7 +80,7 @@ class FinetuneResult:
 
 
 def _datasets(pairs: pl.DataFrame):
-    from datasets import Dataset
+    Dataset = require("datasets", extra="train", feature="fine-tuning").Dataset
 
     missing = [c for c in PAIR_COLUMNS[:2] if c not in pairs.columns]
     if missing:
@@ -115,6 +115,7 @@ def finetune_pairs(base_model: str, pairs: pl.DataFrame, out_dir: str | Path, *,
     freeze_embeddings: keep the input word embeddings fixed (fewer parameters to move on little data; much faster
     for e5's 250k-token vocabulary). Seeded; the batch sampler avoids duplicate texts in a batch.
     """
+    require("accelerate", extra="train", feature="fine-tuning")  # the transformers Trainer needs it
     import torch
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers

@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from semmatch.atomic import FolderFormat, atomic_directory, check_replaceable, file_sha256, read_consistently
-from semmatch.errors import ConfigError, IndexCorruptError, IndexMismatchError, UnknownIdError
+from semmatch.errors import ConfigError, DataValidationError, IndexCorruptError, IndexMismatchError, UnknownIdError
 from semmatch.index.search import FaissSearch
 
 FORMAT_VERSION = 1
@@ -146,9 +146,9 @@ class VectorIndex(FaissSearch):
     def _check_vectors(self, vectors: np.ndarray, n: int) -> np.ndarray:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape != (n, self.dimension):
-            raise ValueError(f"expected vectors of shape ({n}, {self.dimension}), got {vectors.shape}")
+            raise DataValidationError(f"expected vectors of shape ({n}, {self.dimension}), got {vectors.shape}")
         if not np.isfinite(vectors).all():
-            raise ValueError("vectors contain NaN or infinite values")
+            raise DataValidationError("vectors contain NaN or infinite values")
         return vectors
 
     # ------------------------------------------------------------- mutation
@@ -157,10 +157,10 @@ class VectorIndex(FaissSearch):
         ids = [str(i) for i in ids]
         vectors = self._check_vectors(vectors, len(ids))
         if len(set(ids)) != len(ids):
-            raise ValueError("duplicate ids in one add() call")
+            raise DataValidationError("duplicate ids in one add() call")
         present = [i for i in ids if i in self._id_to_faiss]
         if present:
-            raise ValueError(f"ids already in the index: {present[:5]} (use update or upsert)")
+            raise DataValidationError(f"ids already in the index: {present[:5]} (use update or upsert)")
         if not ids:
             return
         if self._index is None:
@@ -191,7 +191,7 @@ class VectorIndex(FaissSearch):
         ids = [str(i) for i in ids]
         vectors = self._check_vectors(vectors, len(ids))
         if len(set(ids)) != len(ids):
-            raise ValueError("duplicate ids in one update() call")
+            raise DataValidationError("duplicate ids in one update() call")
         unknown = [i for i in ids if i not in self._id_to_faiss]
         if unknown:
             raise UnknownIdError(f"not in the index: {unknown[:5]}")
@@ -204,7 +204,7 @@ class VectorIndex(FaissSearch):
         ids = [str(i) for i in ids]
         vectors = self._check_vectors(vectors, len(ids))
         if len(set(ids)) != len(ids):
-            raise ValueError("duplicate ids in one upsert() call")
+            raise DataValidationError("duplicate ids in one upsert() call")
         present = np.fromiter((i in self._id_to_faiss for i in ids), bool, len(ids))
         if present.any():
             self.update([i for i, p in zip(ids, present) if p], vectors[present])
@@ -268,10 +268,10 @@ class VectorIndex(FaissSearch):
         every allowed record can be found however many others score higher.
         """
         if not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, not {k!r}")
+            raise ConfigError(f"k must be a positive integer, not {k!r}")
         queries = np.atleast_2d(np.ascontiguousarray(queries, dtype=np.float32))
         if queries.shape[1] != self.dimension:
-            raise ValueError(f"query dimension {queries.shape[1]} does not match the index ({self.dimension})")
+            raise DataValidationError(f"query dimension {queries.shape[1]} does not match the index ({self.dimension})")
         if self._index is None or len(self) == 0:
             return [[] for _ in range(queries.shape[0])]
         allowed: np.ndarray | None = None  # boolean mask over FAISS ids

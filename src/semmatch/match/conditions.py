@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from semmatch.errors import ConfigError
 from semmatch.match.criteria import Criteria
 from semmatch.match.explain import sentence_evidence
 from semmatch.records.pii import mask_text
@@ -88,7 +89,7 @@ class ConditionMatch:
 def condition_partners(matcher: MatcherLike, k: int = 3, min_similarity: float = 0.85) -> pl.DataFrame:
     """For every offer with a partner condition, the offers that meet it (best first), under its criteria."""
     if matcher.kind != "offers":
-        raise ValueError("condition partners need an offer index")
+        raise ConfigError(f"condition partners need an offer index, not a {matcher.kind} index")
     table = matcher.fields_
     rows: list[ConditionMatch] = []
     for position, offer_id in enumerate(table.ids):

@@ -99,17 +99,17 @@ def parse_float(value: Any, *, minimum: float | None = None, maximum: float | No
     if text is None:
         return None
     if isinstance(value, bool):  # True would be 1 km here but "true" once stored as text: refuse it everywhere
-        raise ValueError(f"{quote_value(value)} is not a number")
+        raise DataValidationError(f"{quote_value(value)} is not a number")
     try:
         number = float(text.replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{quote_value(value)} is not a number") from None
+        raise DataValidationError(f"{quote_value(value)} is not a number") from None
     if not math.isfinite(number):
-        raise ValueError(f"{quote_value(value)} is not a finite number")
+        raise DataValidationError(f"{quote_value(value)} is not a finite number")
     if minimum is not None and number < minimum:
-        raise ValueError(f"{number:g} is below the minimum {minimum:g}")
+        raise DataValidationError(f"{number:g} is below the minimum {minimum:g}")
     if maximum is not None and number > maximum:
-        raise ValueError(f"{number:g} is above the maximum {maximum:g}")
+        raise DataValidationError(f"{number:g} is above the maximum {maximum:g}")
     return number
 
 
@@ -124,7 +124,7 @@ def parse_bool(value: Any) -> bool | None:
         return True
     if lowered in FALSE_WORDS:
         return False
-    raise ValueError(f"{quote_value(value)} is not true/false (ja/nein)")
+    raise DataValidationError(f"{quote_value(value)} is not true/false (ja/nein)")
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -140,7 +140,7 @@ def parse_date(value: Any) -> dt.date | None:
             return dt.datetime.strptime(text[:10] if fmt == "%Y-%m-%d" else text, fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"{quote_value(value)} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
+    raise DataValidationError(f"{quote_value(value)} is not a date (use YYYY-MM-DD or DD.MM.YYYY)")
 
 
 def split_list(value: Any) -> list[str]:
@@ -157,7 +157,7 @@ def parse_weekdays(value: Any) -> tuple[int, ...]:
     for part in split_list(value):
         key = part.lower().rstrip(".")
         if key not in WEEKDAY_ALIASES:
-            raise ValueError(f"{quote_value(part)} is not a weekday (Mo, Di, Mi, Do, Fr, Sa, So)")
+            raise DataValidationError(f"{quote_value(part)} is not a weekday (Mo, Di, Mi, Do, Fr, Sa, So)")
         days.append(WEEKDAY_ALIASES[key])
     return tuple(sorted(set(days)))
 
@@ -168,7 +168,8 @@ def parse_languages(value: Any) -> tuple[str, ...]:
         key = part.lower()
         code = LANGUAGE_NAMES.get(key, key)
         if not re.fullmatch(r"[a-z]{2,3}", code):
-            raise ValueError(f"{quote_value(part)} is not a language code (de, en, ar, ...) or known language name")
+            raise DataValidationError(
+                f"{quote_value(part)} is not a language code (de, en, ar, ...) or known language name")
         codes.append(code)
     return tuple(dict.fromkeys(codes))
 
@@ -183,15 +184,15 @@ def parse_offer_types(value: Any, kind: str) -> tuple[str, ...]:
             types.append(OFFER_TYPE_ALIASES[key])
         else:
             known = sorted(set(OFFER_TYPE_ALIASES) | (set(HELP_TYPE_OFFERS) if kind == "needs" else set()))
-            raise ValueError(f"{quote_value(part)} is not an offer type; known: {', '.join(known)}")
+            raise DataValidationError(f"{quote_value(part)} is not an offer type; known: {', '.join(known)}")
     return tuple(dict.fromkeys(types))
 
 
-class FieldError(ValueError):
-    """A field value failed to parse; `field` is the canonical field name."""
+class FieldError(DataValidationError):
+    """A field value failed to parse; `field` is the canonical field name (a DataValidationError: a ValueError)."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
+        super().__init__(message)  # no file/row here: the caller adds them (`iter_profiles`)
         self.field = field
 
 
@@ -225,7 +226,7 @@ class Profile:
 
 
 def parse_profile(values: Mapping[str, Any], kind: str) -> Profile:
-    """Parse canonical field values (plz, lat, lon, radius_km, ...). Raises ValueError naming the field."""
+    """Parse canonical field values (plz, lat, lon, radius_km, ...). Raises FieldError naming the field."""
     parsed: dict[str, Any] = {}
 
     def run(field: str, parser, *args, **kwargs) -> None:

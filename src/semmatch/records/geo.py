@@ -8,16 +8,19 @@ from functools import lru_cache
 import numpy as np
 from sklearn.metrics.pairwise import haversine_distances
 
+from semmatch.errors import DataValidationError
+
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
 
 def normalise_plz(value: object) -> str:
-    """A German PLZ as five digits; a number that lost its leading zero (1067) is padded back (01067)."""
+    """A German PLZ as five digits; a number that lost its leading zero (1067) is padded back (01067).
+    Anything else is a DataValidationError."""
     text = str(value).strip()
     if re.fullmatch(r"\d{4}", text):
         text = "0" + text
     if not re.fullmatch(r"\d{5}", text):
-        raise ValueError(f"{value!r} is not a German PLZ (five digits)")
+        raise DataValidationError(f"{value!r} is not a German PLZ (five digits)")
     return text
 
 

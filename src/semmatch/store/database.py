@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-from semmatch.errors import ContactCapError, InvalidDecisionError, StoreError, UnknownIdError
+from semmatch.errors import ContactCapError, InvalidDecisionError, MissingDependencyError, StoreError, UnknownIdError
 from semmatch.store.importing import RecordImport
 from semmatch.store.tables import (  # noqa: F401  (re-exported: callers import the tables from here)
     ACTIONS,
@@ -95,14 +95,19 @@ class Store(RecordImport):
         self.contact_cap_per_week = contact_cap_per_week
         try:
             self.engine: Engine = sa.create_engine(self.url)
-        except (sa.exc.ArgumentError, ImportError) as exc:
+        except ImportError as exc:
+            if sa.engine.make_url(self.url).get_backend_name() == "postgresql":
+                raise MissingDependencyError(f"a PostgreSQL store ({self._safe_url()}) needs psycopg, from the "
+                                             "postgres extra (URL postgresql+psycopg://...)", extra="postgres") from exc
+            raise StoreError(f"cannot open database {self._safe_url()}: {exc}") from exc
+        except sa.exc.ArgumentError as exc:
             raise StoreError(f"cannot open database {self._safe_url()}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
         try:
             self._migrate()
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # also a file that is not a database
             self.engine.dispose()
             raise StoreError(f"cannot open database {self._safe_url()}: {exc.orig}") from exc
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-import streamlit as st
-
 from semmatch.auth import LoginThrottle, configured_hash, is_local_address, parse_hash
-from semmatch.errors import ConfigError
+from semmatch.errors import ConfigError, MissingDependencyError
 from semmatch.ui.i18n import TEXT
+
+try:
+    import streamlit as st
+except ImportError as exc:  # the app's pages and login gate need the app extra
+    raise MissingDependencyError("the app needs streamlit, from the app extra", extra="app") from exc
 
 log = logging.getLogger("semmatch.app")
 

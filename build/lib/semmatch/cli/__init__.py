@@ -1,0 +1,1 @@
+"""The `semmatch` command (entry point: semmatch.cli.main.main:main)."""

@@ -1,0 +1,2 @@
+"""Embedding: texts -> unit vectors (sentence-transformers, ONNX Runtime, USE), the cache, models and their
+preparation, Ray."""

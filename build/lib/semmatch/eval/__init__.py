@@ -1,0 +1,1 @@
+"""Evaluation: metrics, benchmarks, MLflow tracking, training, notebook helpers, simulation, load tests."""

@@ -1,0 +1,1 @@
+"""Vector search: the FAISS index over unit vectors and the indexed records' sentence vectors."""

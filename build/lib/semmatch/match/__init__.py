@@ -1,0 +1,2 @@
+"""Matching: criteria, skills, lexical and fused scores, calibration, explanations, the Matcher, batch matching,
+conditional offers and pairs."""

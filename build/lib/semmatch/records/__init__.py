@@ -1,0 +1,1 @@
+"""Records: column mappings, validation, structured fields, places, text, personal data, files."""

@@ -1,0 +1,1 @@
+"""The decision store: database, import, tables, migrations, feedback labels, erasure."""

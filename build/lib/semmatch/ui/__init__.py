@@ -1,0 +1,1 @@
+"""The app's interface pieces: texts (German, English) and the login gate."""
