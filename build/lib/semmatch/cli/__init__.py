@@ -1,1 +1,0 @@
-"""The `semmatch` command (entry point: semmatch.cli.main.main:main)."""

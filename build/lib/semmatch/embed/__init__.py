@@ -1,2 +1,0 @@
-"""Embedding: texts -> unit vectors (sentence-transformers, ONNX Runtime, USE), the cache, models and their
-preparation, Ray."""

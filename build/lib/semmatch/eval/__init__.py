@@ -1,1 +1,0 @@
-"""Evaluation: metrics, benchmarks, MLflow tracking, training, notebook helpers, simulation, load tests."""

@@ -1,1 +1,0 @@
-"""Vector search: the FAISS index over unit vectors and the indexed records' sentence vectors."""

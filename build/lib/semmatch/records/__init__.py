@@ -1,1 +1,0 @@
-"""Records: column mappings, validation, structured fields, places, text, personal data, files."""

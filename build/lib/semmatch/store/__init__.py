@@ -1,1 +1,0 @@
-"""The decision store: database, import, tables, migrations, feedback labels, erasure."""

@@ -1,1 +1,0 @@
-"""The app's interface pieces: texts (German, English) and the login gate."""
