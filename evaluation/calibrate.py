@@ -46,7 +46,7 @@ def scored_pairs(config: MatchConfig, k: int = 100) -> tuple[pl.DataFrame, str]:
     return result.select("query_id", "id", "score").with_columns(
         pl.Series("grade", [grades.get((q, o), 0) for q, o in zip(result["query_id"], result["id"])]),
         pl.col("query_id").map_elements(split_half, return_dtype=pl.String).alias("half"),
-    ), matcher.index_.model_id
+    ), matcher.model_id
 
 
 def reliability(pct: np.ndarray, good: np.ndarray) -> list[dict[str, float]]:

@@ -84,10 +84,10 @@ def bench(n: int, real_max: int, n_queries: int, n_edits: int) -> dict:
         edit_embeds.append(clock.seconds)
     without = [t - e for t, e in zip(edit_totals, edit_embeds)]
     return {
-        "offers": n, "vectors": origin, "index_kind": matcher.index_.kind, "mode": config.mode,
+        "offers": n, "vectors": origin, "index_kind": matcher.index_kind, "mode": config.mode,
         "lexical": "candidates + rescoring" if n <= config.lexical_retrieval_max else "rescoring dense candidates",
         "fit_s_without_record_embedding": round(fit_s, 1), "rss_mb": round(peak_rss_mb()),
-        "sentences_stored": matcher.sentences_.sentence_count,
+        "sentences_stored": matcher.sentence_count,
         "paste_need_explained_top10": percentiles(totals),
         "of_which_embedding": percentiles(embeds),
         "mean_shortlist": round(float(np.mean(shortlist_sizes)), 1),

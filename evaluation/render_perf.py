@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from semmatch.index.vector import EXACT_SUBSET_MAX
+from semmatch.index.kinds import exact_subset_limits
+
+EXACT_SUBSET_MAX = exact_subset_limits()
 
 HERE = Path(__file__).parent
 SETS = ("short", "offer", "long_profile")

@@ -66,8 +66,7 @@ def candidate_components(matcher: Matcher, queries, criteria, pool: int):
         rankings = matcher.rank(part["text"].to_list(), k=pool, query_ids=part["id"].to_list(),
                                 criteria=criteria[start:start + batch], full_pool=True)
         for r in rankings:
-            ids = [str(matcher.fields_.ids[p]) for p in r.positions]
-            out[r.query_id] = (ids, r.components)
+            out[r.query_id] = (r.ids, r.components)
     return out
 
 

@@ -243,7 +243,8 @@ def test_distance_is_nan_safe_for_many_records():
 
 def test_distances_by_distinct_place_equal_per_record_distances_also_after_an_edit():
     from semmatch.match.criteria import check
-    from semmatch.records.fields import FieldTable, Profile
+    from semmatch.records.field_table import FieldTable
+    from semmatch.records.fields import Profile
     from semmatch.records.geo import distances_km
 
     rng = np.random.default_rng(3)

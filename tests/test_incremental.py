@@ -76,7 +76,8 @@ def test_lexical_rescoring_above_the_retrieval_threshold_uses_the_same_scores():
     query = "Website und Daten für den Verein"
     ours = rescoring.rank(query, k=5, full_pool=True)[0]
     all_scores = retrieving._lexical().scores(query)
-    assert np.allclose(ours.components["lexical"], all_scores[ours.positions])
+    assert all(isinstance(i, str) for i in ours.ids)
+    assert np.allclose(ours.components["lexical"], all_scores[[retrieving.ids.index(i) for i in ours.ids]])
 
 
 def test_incremental_tfidf_scores_equal_a_transform_with_the_fitted_vocabulary():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from semmatch.errors import ConfigError
+from semmatch.index.kinds import index_kind
 from semmatch.index.vector import VectorIndex
 
 D, N, Q, K = 64, 6000, 60, 10
@@ -151,9 +152,7 @@ def test_bad_storage_combinations_are_refused():
 def test_ann_selector_paths_keep_recall(data, monkeypatch, kind, share, minimum):
     """The FAISS selector inside IVF (more probes the smaller the filter) and HNSW, with the exact scan of small
     filters switched off, so these paths are what is measured."""
-    from semmatch.index import vector as index_module
-
-    monkeypatch.setattr(index_module, "EXACT_SUBSET_MAX", {})
+    monkeypatch.setattr(index_kind(kind), "exact_subset_max", 0)
     vectors, queries, ids = data
     mask = np.random.default_rng(11).random(N) < share
     index = VectorIndex(D, kind=kind, ivf_nprobe=4, hnsw_ef_search=64)

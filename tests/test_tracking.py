@@ -184,3 +184,28 @@ def test_benchmark_track_logs_to_mlflow(tmp_path, monkeypatch):
     run = get_run(printed["run_id"])
     assert run["metrics"]["mrr"] == pytest.approx(printed["mrr"]) and run["params"]["mode"] == "hybrid"
     assert "data_hash" in run["params"]
+
+
+def test_simulated_decisions_are_never_dated_in_the_future(demo_like):
+    tmp_path, grades = demo_like
+    store = Store(f"sqlite:///{tmp_path / 'semmatch.db'}", contact_cap_per_week=None)
+    store.import_file("offers", tmp_path / "offers.csv")
+    store.import_file("needs", tmp_path / "needs.csv")
+    matcher = Matcher(embedder=KeywordEmbedder()).fit(store.records("offers"))
+    shortlists = matcher.match_records(store.records("needs"), 10, explain=False)
+    before = dt.datetime.now(dt.UTC)
+    recent = simulate(store, shortlists, grades, seed=1, start=before - dt.timedelta(days=3))  # follow-ups pending
+    log = store.decisions()
+    latest = log["decided_at"].max()
+    latest = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
+    assert latest <= dt.datetime.now(dt.UTC)
+    assert recent["pending"] > 0 and recent["shown"] > 0
+    assert log.filter(pl.col("action") == "completed").height == recent["completed"]
+
+    again = Store(f"sqlite:///{tmp_path / 'default.db'}", contact_cap_per_week=None)
+    again.import_file("offers", tmp_path / "offers.csv")
+    again.import_file("needs", tmp_path / "needs.csv")
+    default = simulate(again, shortlists, grades, seed=1)  # default start: every follow-up is over by now
+    assert default["pending"] == 0 and default["completed"] > 0
+    stamps = again.decisions()["decided_at"].to_list()
+    assert max(s if s.tzinfo else s.replace(tzinfo=dt.UTC) for s in stamps) <= dt.datetime.now(dt.UTC)

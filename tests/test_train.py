@@ -11,16 +11,8 @@ from click.testing import CliRunner
 
 from semmatch.config import MatchConfig, resolve_config
 from semmatch.errors import ConfigError, DataValidationError, ModelError
-from semmatch.eval.train import (
-    check_name,
-    config_from_coefficients,
-    decision_pairs,
-    finetune,
-    finetune_pairs,
-    grouped_folds,
-    pair_components,
-    tune_weights,
-)
+from semmatch.eval.train import check_name, decision_pairs, finetune, finetune_pairs
+from semmatch.eval.weights import config_from_coefficients, grouped_folds, pair_components, tune_weights
 from semmatch.match import matcher as matcher_module
 from semmatch.match.scoring import Calibration
 from tests.conftest import KeywordEmbedder

@@ -90,7 +90,7 @@ LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def is_local_address(address: str | None) -> bool:
     """True when the server listens on this computer only (an unset address means all interfaces)."""
-    return bool(address) and address.strip().lower() in LOCAL_ADDRESSES
+    return address is not None and address.strip().lower() in LOCAL_ADDRESSES
 
 
 CLIENT_LIMITS_ENV = "SEMMATCH_LOGIN_LIMITS_CLIENT"

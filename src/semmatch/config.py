@@ -5,17 +5,68 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from semmatch.errors import ConfigError
 
 DEFAULT_MODEL = "e5-small"
-INDEX_KINDS = ("flat", "hnsw", "ivf", "auto")
-INDEX_STORAGES = ("float32", "fp16", "sq8", "pq")
-MATCH_MODES = ("dense", "hybrid")
+
+
+class Vocabulary(Sequence[str]):
+    """The names one setting accepts, defined once: config validation, the CLI's choices and error messages all read
+    it. A backend registry adds the name of a plug-in backend (`register_lexical`, `register_index_kind`), so a
+    registered backend is accepted everywhere its built-in siblings are."""
+
+    def __init__(self, setting: str, names: Iterable[str]):
+        self.setting = setting
+        self._names: list[str] = []
+        for name in names:
+            self.add(name)
+
+    @overload
+    def __getitem__(self, position: int) -> str: ...
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[str]: ...
+    def __getitem__(self, position: int | slice) -> str | Sequence[str]:
+        return self._names[position]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(self._names))
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and value in self._names
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({self.setting!r}, {tuple(self._names)!r})"
+
+    def add(self, name: str) -> None:
+        """Accept one more name (a registered backend); adding a known name again changes nothing."""
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise ConfigError(f"a {self.setting} name must be a non-empty string without surrounding spaces, "
+                              f"not {name!r}")
+        if name not in self._names:
+            self._names.append(name)
+
+    def check(self, value: object) -> str:
+        """The value, or ConfigError naming the setting and every accepted name."""
+        if value not in self:
+            raise ConfigError(f"{self.setting} must be one of {', '.join(self)}, not {value!r}")
+        return str(value)
+
+
+INDEX_KINDS = Vocabulary("index_kind", ("flat", "hnsw", "ivf", "auto"))  # backends: semmatch.index.kinds
+PQ_INDEX_KINDS = Vocabulary("index kind for pq storage", ("ivf", "auto"))  # the kinds whose spec allows_pq
+INDEX_STORAGES = Vocabulary("index_storage", ("float32", "fp16", "sq8", "pq"))
+MATCH_MODES = Vocabulary("mode", ("dense", "hybrid"))
+LEXICAL_KINDS = Vocabulary("lexical", ("tfidf", "bm25"))  # backends: semmatch.match.lexical
+CRITERIA = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")  # the logic: match.criteria
+COMPONENTS = ("dense", "lexical", "skills", "proximity")
 
 
 def default_cache_dir() -> Path:
@@ -66,21 +117,16 @@ class MatchConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ignore_criteria", check_criteria_names(tuple(self.ignore_criteria)))
-        if self.mode not in MATCH_MODES:
-            raise ConfigError(f"mode must be one of {', '.join(MATCH_MODES)}, not {self.mode!r}")
-        if self.lexical not in LEXICAL_KINDS:
-            raise ConfigError(f"lexical must be one of {', '.join(LEXICAL_KINDS)}, not {self.lexical!r}")
+        MATCH_MODES.check(self.mode)
+        LEXICAL_KINDS.check(self.lexical)
         _ = self.weights  # raises ConfigError on a negative or all-zero weight
         if not isinstance(self.proximity_scale_km, (int, float)) or not self.proximity_scale_km > 0:
             raise ConfigError(f"proximity_scale_km must be a number > 0, not {self.proximity_scale_km!r}")
         if (self.calibration_slope is None) != (self.calibration_intercept is None):
             raise ConfigError("calibration_slope and calibration_intercept must be given together")
-        if self.index_kind not in INDEX_KINDS:
-            raise ConfigError(f"index_kind must be one of {', '.join(INDEX_KINDS)}, not {self.index_kind!r}")
-        if self.index_storage not in INDEX_STORAGES:
-            raise ConfigError(f"index_storage must be one of {', '.join(INDEX_STORAGES)}, not {self.index_storage!r}")
-        if self.index_storage == "pq" and self.index_kind not in ("ivf", "auto"):
-            raise ConfigError("pq storage needs index kind ivf (or auto): use fp16 or sq8 with flat and hnsw")
+        INDEX_KINDS.check(self.index_kind)
+        INDEX_STORAGES.check(self.index_storage)
+        check_pq_kind(self.index_storage, self.index_kind)
         for name in ("batch_size", "candidate_pool", "lexical_retrieval_max", "auto_exact_max", "hnsw_m",
                      "hnsw_ef_construction", "hnsw_ef_search"):
             value = getattr(self, name)
@@ -158,7 +204,11 @@ def resolve_config(name_or_path: str | Path, models_dir: str | Path = "models") 
                       f"named configs: {', '.join(known) or 'none yet (semmatch tune --name NAME)'}")
 
 
-CRITERIA = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
+def check_pq_kind(storage: str, kind: str) -> None:
+    """pq storage only with the index kinds that train codebooks (ivf, and auto, which turns ivf when large)."""
+    if storage == "pq" and kind not in PQ_INDEX_KINDS:
+        raise ConfigError(f"pq storage needs index kind {' or '.join(PQ_INDEX_KINDS)}, not {kind!r}: use fp16 or "
+                          "sq8 with the other kinds")
 
 
 def check_criteria_names(names: Iterable[str]) -> tuple[str, ...]:
@@ -167,10 +217,6 @@ def check_criteria_names(names: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(f"unknown criterion {', '.join(unknown)}; known: {', '.join(CRITERIA)}")
     return names
-
-
-COMPONENTS = ("dense", "lexical", "skills", "proximity")
-LEXICAL_KINDS = ("tfidf", "bm25")
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,9 @@ def erase_from_index_folders(folders: Sequence[Path], kind: str, record_id: str
                 cache = getattr(matcher.embedder, "cache", None)
                 if isinstance(cache, EmbeddingCache):
                     caches.append(cache.path)
-                if record_id not in matcher.index_:
+                if record_id not in matcher:
                     continue
-                texts.append(matcher.texts_[matcher.position_[record_id]])
+                texts.append(matcher.text_of(record_id))
                 matcher.remove([record_id])
                 matcher.save(folder)
         except SemmatchError as exc:

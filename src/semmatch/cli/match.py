@@ -10,9 +10,10 @@ import polars as pl
 
 from semmatch.cli.options import FiniteFloat, _config, _mapping, main, mapping_options, normalised_id
 from semmatch.cli.outputs import check_outputs, config_files, db_file, overwrite_option
+from semmatch.config import CRITERIA, INDEX_KINDS, INDEX_STORAGES, LEXICAL_KINDS, MATCH_MODES
+from semmatch.records.schema import RECORD_KINDS
 
 TABLE_COLUMNS = ("rank", "id", "match_pct", "score", "title", "town", "why")
-CRITERIA_NAMES = ("radius", "time", "language", "offer_type", "capacity", "skills", "status")
 
 
 def print_ranking(result: pl.DataFrame, width: int = 60) -> None:
@@ -59,13 +60,13 @@ def models_command(prepare: str | None) -> None:
 @main.command("index")
 @click.argument("records_file", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Index folder to write.")
-@click.option("--kind", type=click.Choice(["offers", "needs"]), default="offers", show_default=True,
+@click.option("--kind", type=click.Choice(RECORD_KINDS), default="offers", show_default=True,
               help="What the file holds; match the other kind against it.")
 @mapping_options
 @click.option("--model", help="Model name or folder (default e5-small).")
-@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf", "auto"]),
+@click.option("--index-kind", type=click.Choice(INDEX_KINDS),
               help="auto (default) = exact up to 200,000 records, ivf above; flat = always exact.")
-@click.option("--index-storage", type=click.Choice(["float32", "fp16", "sq8", "pq"]),
+@click.option("--index-storage", type=click.Choice(INDEX_STORAGES),
               help="Vector storage: float32 (default), fp16 (half), sq8 (a quarter), pq (ivf only).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
 @click.option("--no-cache", is_flag=True, help="Do not use the embedding cache.")
@@ -85,7 +86,7 @@ def index_command(records_file, out_dir, kind, id_column, text_columns, contact_
         matcher = Matcher(config, kind=kind).fit(records_file,
                                                  mapping=_mapping(id_column, text_columns, contact_columns))
     matcher.save(out_dir)
-    click.echo(f"indexed {len(matcher.index_)} {kind} with {matcher.index_.model_id} "
+    click.echo(f"indexed {len(matcher)} {kind} with {matcher.model_id} "
                f"({matcher.embedder.encoded_count} embedded, the rest from cache) -> {out_dir}")
     click.echo(masked.summary())
 
@@ -110,7 +111,7 @@ def update_command(index_dir, records_file, remove_ids, id_column, text_columns,
         changed = matcher.upsert(records_file, mapping=mapping) if records_file else []
         matcher.save(index_dir)
     click.echo(f"removed {len(remove_ids)}, embedded {len(changed)} new or changed; index holds "
-               f"{len(matcher.index_)} records")
+               f"{len(matcher)} records")
 
 
 def criteria_options(func):
@@ -127,9 +128,9 @@ def criteria_options(func):
         click.option("--skill", "skills", multiple=True, help="Must-have skill, repeatable."),
         click.option("--offer-type", "offer_types", multiple=True,
                      help="Wanted offer type (person, company_service, goods, money, training, event), repeatable."),
-        click.option("--ignore", multiple=True, type=click.Choice(CRITERIA_NAMES), help="Switch a criterion off."),
-        click.option("--require", multiple=True, type=click.Choice(CRITERIA_NAMES), help="Switch a criterion on."),
-        click.option("--mode", type=click.Choice(["dense", "hybrid"]), help="Ranking mode (default: the index's)."),
+        click.option("--ignore", multiple=True, type=click.Choice(CRITERIA), help="Switch a criterion off."),
+        click.option("--require", multiple=True, type=click.Choice(CRITERIA), help="Switch a criterion on."),
+        click.option("--mode", type=click.Choice(MATCH_MODES), help="Ranking mode (default: the index's)."),
     ]):
         func = decorator(func)
     return func
@@ -272,13 +273,13 @@ def conditions_command(index_dir, k, min_similarity, out_file, overwrite):
 @click.option("--qrels", required=True, type=click.Path(dir_okay=False), help="query_id doc_id grade (TREC ok).")
 @click.option("--model", help="Model name or folder (default e5-small).")
 @click.option("--k", "k", default=100, show_default=True, type=click.IntRange(1, 10_000), help="Retrieval depth.")
-@click.option("--index-kind", type=click.Choice(["flat", "hnsw", "ivf", "auto"]))
+@click.option("--index-kind", type=click.Choice(INDEX_KINDS))
 @click.option("--query-prompt", help="Override the model's query prompt.")
 @click.option("--corpus-prompt", help="Override the model's corpus prompt.")
 @click.option("--cache/--no-cache", default=False, show_default=True, help="Use the embedding cache.")
-@click.option("--mode", type=click.Choice(["dense", "hybrid"]), default="hybrid", show_default=True,
+@click.option("--mode", type=click.Choice(MATCH_MODES), default="hybrid", show_default=True,
               help="dense = cosine only; hybrid = the fused score (text-only sets use dense + lexical).")
-@click.option("--lexical", type=click.Choice(["tfidf", "bm25"]), help="Lexical signal for hybrid mode.")
+@click.option("--lexical", type=click.Choice(LEXICAL_KINDS), help="Lexical signal for hybrid mode.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.option("--track", is_flag=True, help="Also log the run to MLflow (experiment 'semmatch-benchmark').")
 def benchmark_command(queries, corpus, qrels, model, k, index_kind, query_prompt, corpus_prompt, cache, mode, lexical,
@@ -314,7 +315,7 @@ def demo_command(data_dir, out_dir, need_id, text, k):
     if (Path(out_dir) / "matcher.json").is_file():
         matcher = Matcher.load(out_dir)
         current = load_records(offers, kind="offers")
-        gone = set(matcher.records_["id"].to_list()) - set(current["id"].to_list())
+        gone = set(matcher.ids) - set(current["id"].to_list())
         if gone:
             matcher.remove(gone)
         matcher.upsert(current)

@@ -15,7 +15,10 @@ import polars as pl
 
 from semmatch.cli.options import _config, _mapping, main, mapping_options, normalised_id
 from semmatch.cli.outputs import check_outputs, db_file, overwrite_option
+from semmatch.config import MATCH_MODES
 from semmatch.errors import require
+from semmatch.records.schema import RECORD_KINDS
+from semmatch.store.tables import ACTIONS
 from semmatch.workspace import sync_index
 
 db_option = click.option("--db", "db_url", help="Database URL (default $SEMMATCH_DATABASE_URL or sqlite:///semmatch.db).")
@@ -30,7 +33,7 @@ def _store(db_url: str | None):
 
 @main.command("import")
 @click.argument("records_file", type=click.Path(dir_okay=False))
-@click.option("--kind", type=click.Choice(["offers", "needs"]), required=True, help="What the file holds.")
+@click.option("--kind", type=click.Choice(RECORD_KINDS), required=True, help="What the file holds.")
 @mapping_options
 @db_option
 def import_command(records_file, kind, id_column, text_columns, contact_columns, db_url):
@@ -44,7 +47,7 @@ def import_command(records_file, kind, id_column, text_columns, contact_columns,
 
 
 @main.command("reindex")
-@click.option("--kind", type=click.Choice(["offers", "needs"]), default="offers", show_default=True)
+@click.option("--kind", type=click.Choice(RECORD_KINDS), default="offers", show_default=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Index folder.")
 @click.option("--model", help="Model name or folder (default e5-small).")
 @click.option("--ray", "ray_address", metavar="ADDRESS",
@@ -63,13 +66,13 @@ def reindex_command(kind, out_dir, model, ray_address, db_url):
             remote = fill_cache_on_ray(texts, config or index_config(out_dir))
             click.echo(f"ray: {remote} texts and sentences embedded on the cluster")
         matcher, embedded = sync_index(store, kind, out_dir, config)
-    click.echo(f"index {out_dir}: {len(matcher.index_)} {kind}, {embedded} (re)indexed")
+    click.echo(f"index {out_dir}: {len(matcher)} {kind}, {embedded} (re)indexed")
 
 
 @main.command("decide")
 @click.argument("need_id", callback=normalised_id)
 @click.argument("offer_id", callback=normalised_id)
-@click.argument("action", type=click.Choice(["shown", "contacted", "accepted", "declined", "placed", "completed"]))
+@click.argument("action", type=click.Choice(ACTIONS))
 @click.option("--reason", help="Why it was declined.")
 @click.option("--rating", type=click.IntRange(1, 5), help="Outcome rating of a completed match (1-5).")
 @click.option("--note", help="A free note (no personal data, please).")
@@ -130,7 +133,7 @@ def simulate_command(data_dir, index_dir, k, max_needs, seed, db_url):
         if max_needs:
             needs = needs.head(max_needs)
         shortlists = matcher.match_records(needs, k, explain=False, load=store.load())
-        store.record_matches(shortlists, model=matcher.index_.model_id)
+        store.record_matches(shortlists, model=matcher.model_id)
         written = simulate(store, shortlists, demo_grades(data / "ground_truth.csv"), seed=seed)
     click.echo("simulated decisions (not real coordinators): " + json.dumps(dict(sorted(written.items()))))
 
@@ -139,7 +142,7 @@ def simulate_command(data_dir, index_dir, k, max_needs, seed, db_url):
 @click.option("--index", "index_dir", type=click.Path(file_okay=False),
               help="Replay this saved matcher (default: build one from the store with --model/--config).")
 @click.option("--model", help="Model name or folder for a fresh matcher.")
-@click.option("--mode", type=click.Choice(["dense", "hybrid"]), help="Ranking mode.")
+@click.option("--mode", type=click.Choice(MATCH_MODES), help="Ranking mode.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Settings as JSON.")
 @click.option("-k", "--k", "k", default=100, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--no-criteria", is_flag=True, help="Ignore the needs' own fields (text only).")
@@ -178,12 +181,12 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
     result = evaluate_decisions(matcher, needs, to_qrels(label_frame), decisions, k=k, use_criteria=not no_criteria)
     cfg = matcher.config
     data_hash = snapshot_hash(decisions.select("need_id", "offer_id", "action", "decided_at").cast(pl.String),
-                              matcher.records_.select("id", "text"), needs.select("id", "text"))
-    params = {"model": cfg.model, "model_id": matcher.index_.model_id, "index_kind": cfg.index_kind,
+                              matcher.records.select("id", "text"), needs.select("id", "text"))
+    params = {"model": cfg.model, "model_id": matcher.model_id, "index_kind": cfg.index_kind,
               "mode": cfg.mode, "lexical": cfg.lexical, "weights": cfg.weights.as_dict(),
               "candidate_pool": cfg.candidate_pool, "criteria": "ignored" if no_criteria else "needs' own fields",
               "ignore_criteria": list(cfg.ignore_criteria), "k": k, "data_hash": data_hash,
-              "needs_judged": result["needs"], "judgements": result["judgements"], "offers": len(matcher.index_)}
+              "needs_judged": result["needs"], "judgements": result["judgements"], "offers": len(matcher)}
     run_id = tracking.log_run(
         run_name=run_name or f"{cfg.model}-{cfg.mode}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}", params=params,
         metrics=result["metrics"], tables={"rankings": result["rankings"], "labels": label_frame},
@@ -195,7 +198,7 @@ def evaluate_command(index_dir, model, mode, config_path, k, no_criteria, run_na
 
 @main.command("forget")
 @click.argument("record_id", callback=normalised_id)
-@click.option("--kind", type=click.Choice(["offers", "needs"]), required=True)
+@click.option("--kind", type=click.Choice(RECORD_KINDS), required=True)
 @click.option("--index-root", envvar="SEMMATCH_INDEX_ROOT", default="models/workspace", show_default=True,
               type=click.Path(file_okay=False), help="The workspace's index folders, as the app uses them "
                                                      "(default $SEMMATCH_INDEX_ROOT, else models/workspace).")

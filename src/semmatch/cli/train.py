@@ -35,7 +35,7 @@ def tune_command(db_url, index_dir, model, config_ref, name, folds, unjudged, se
     """Learn hybrid weights and the match-% calibration from decisions (logistic regression, CV by need)."""
     from semmatch.config import resolve_config
     from semmatch.errors import require
-    from semmatch.eval.train import tune_weights
+    from semmatch.eval.weights import tune_weights
     from semmatch.match.matcher import Matcher
 
     if track:
@@ -59,7 +59,7 @@ def tune_command(db_url, index_dir, model, config_ref, name, folds, unjudged, se
         metrics = {k: v for k, v in result.cv["mean"].items() if v is not None}
         report["run_id"] = tracking.log_run(
             run_name=f"tune-{name}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}",
-            params={"model": cfg.model, "model_id": matcher.index_.model_id, "name": name, "folds": folds,
+            params={"model": cfg.model, "model_id": matcher.model_id, "name": name, "folds": folds,
                     "unjudged": unjudged, "seed": seed, "weights": cfg.weights.as_dict(), **result.counts},
             metrics=metrics, json_artifacts={"config": cfg.to_dict(), "cv": result.cv}, tags={"kind": "tune"})
     click.echo(json.dumps(report, indent=1))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
 import numpy as np
 
+from semmatch.config import MatchConfig
 from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.models import ModelInfo, model_id, resolve_model
 from semmatch.errors import ConfigError, DataValidationError
 
 Role = Literal["query", "corpus"]
@@ -86,3 +89,30 @@ class Embedder(ABC):
             if self.cache is not None:
                 self.cache.put_many(self.model_id, {keys[t]: vectors[t] for t in missing})
         return np.stack([vectors[t] for t in texts]).astype(np.float32, copy=False)
+
+
+class ModelEmbedder(Embedder):
+    """An embedder for a named model (see `semmatch.embed.models`): resolves the name to its ModelInfo, model id and
+    default prompts; the runtimes (sentence-transformers, ONNX Runtime) add how texts are encoded."""
+
+    def __init__(self, model: str, *, query_prompt: str | None = None, corpus_prompt: str | None = None,
+                 batch_size: int = 32, cache: EmbeddingCache | None = None, cache_dir: str | Path | None = None):
+        super().__init__(cache)
+        self.info = resolve_model(model)
+        self.check_model(self.info)
+        self.model_name = self.info.name
+        self.model_id = model_id(self.info)
+        self.query_prompt = self.info.query_prompt if query_prompt is None else query_prompt
+        self.corpus_prompt = self.info.corpus_prompt if corpus_prompt is None else corpus_prompt
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+
+    def check_model(self, info: ModelInfo) -> None:
+        """Refuse a model this runtime cannot run (ModelError), before anything is loaded."""
+        return
+
+    @classmethod
+    def from_config(cls, config: MatchConfig, cache: EmbeddingCache | None) -> Self:
+        """The embedder a config's model, prompts and batch size ask for (`make_embedder` passes the shared cache)."""
+        return cls(config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,
+                   batch_size=config.batch_size, cache=cache, cache_dir=config.resolved_cache_dir)

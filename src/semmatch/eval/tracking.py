@@ -193,6 +193,7 @@ def local_locations(tracking_uri: str | None = None) -> dict[str, list[str]]:
     semmatch cannot reach: a tracking server, S3, ...). A store that does not exist is not created."""
     uri = tracking_uri or default_tracking_uri()
     found: dict[str, list[str]] = {"store": [], "artifacts": [], "remote": []}
+    store: Path | None
     if uri.startswith("sqlite:///"):
         store = Path(uri.removeprefix("sqlite:///").split("?")[0]).expanduser().resolve()
     else:
@@ -210,7 +211,8 @@ def local_locations(tracking_uri: str | None = None) -> dict[str, list[str]]:
     except mlflow.exceptions.MlflowException:
         if not store.is_dir():  # a file store MLflow no longer opens: its folder is searched as a whole
             raise
-    paths, remote = set(), {}
+    paths: set[Path] = set()
+    remote: dict[str, None] = {}  # an ordered set
     for location in dict.fromkeys(locations):
         path = _local_path(location)
         if path is None:

@@ -14,9 +14,11 @@ from typing import Any
 import faiss
 import numpy as np
 
+from semmatch.index.kinds import IndexKind
+
 
 class FaissSearch:
-    """Mixin for VectorIndex: needs `_index`, `_faiss_to_id`, `_next_id`, `_tombstones`, `kind`, `params`,
+    """Mixin for VectorIndex: needs `_index`, `_faiss_to_id`, `_next_id`, `_tombstones`, `kind`, `spec`, `params`,
     `dimension`, `__len__` and `_reconstruct`."""
 
     _index: Any
@@ -27,6 +29,7 @@ class FaissSearch:
     storage: str
     params: dict[str, Any]
     dimension: int
+    spec: IndexKind
 
     def _overfetch_search(self, queries: np.ndarray, k: int, allowed: np.ndarray, count: int
                           ) -> list[list[tuple[str, float]]]:
@@ -102,20 +105,7 @@ class FaissSearch:
             selector._bitmap_ref = bitmap  # FAISS reads the numpy buffer: keep it alive
         elif self._tombstones:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(sorted(self._tombstones), np.int64)))
-        if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW()
-            ef = self.params["hnsw_ef_search"]
-            if count is not None:  # the walk meets filtered-out nodes too: widen the beam as the filter narrows
-                ef = math.ceil(ef * len(self) / max(count, 1))
-            params.efSearch = min(ef, max(len(self), self.params["hnsw_ef_search"]))
-        elif self.kind == "ivf":
-            params = faiss.SearchParametersIVF()
-            nprobe = self.params["ivf_nprobe"]
-            if count is not None:  # a filter thins out the lists: probe proportionally more (all: exact)
-                nprobe = math.ceil(nprobe * len(self) / max(count, 1))
-            params.nprobe = min(nprobe, self.params["ivf_nlist"] or nprobe)
-        else:
-            params = faiss.SearchParameters()
+        params = self.spec.search_parameters(self.params, len(self), count)
         if selector is not None:
             params.sel = selector
             params._selector_ref = selector  # keep the selector alive for the duration of the search

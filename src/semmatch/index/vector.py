@@ -1,7 +1,8 @@
 """VectorIndex: FAISS inner-product search over unit vectors, keyed by the user's string ids.
 
-Kinds: "flat" (exact, this class's default), "hnsw" (graph ANN), "ivf" (inverted lists ANN) and "auto" (the
-matcher's default: exact up to `auto_exact_max` records, ivf above, chosen when the index is first filled).
+Kinds (specs in `semmatch.index.kinds`): "flat" (exact, this class's default), "hnsw" (graph ANN), "ivf" (inverted
+lists ANN) and "auto" (the matcher's default: exact up to `auto_exact_max` records, ivf above, chosen when the index is
+first filled). Search-time settings (hnsw_ef_search, ivf_nprobe) can change on a built index: `set_search_params`.
 Storage: float32, fp16 (half the memory), sq8 (a quarter) or pq (ivf only, 48 bytes a vector). Records can be
 added, updated and removed one at a time without a rebuild. Filtered searches stay correct: a filter keeping few
 records is scanned exactly; a larger one is passed to FAISS as a bitmap selector (an ivf index probes more lists,
@@ -13,7 +14,7 @@ created time, checksums) and the id map as parquet. Never pickle.
 from __future__ import annotations
 
 import json
-import math
+import numbers
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ import polars as pl
 
 from semmatch.atomic import FolderFormat, atomic_directory, check_replaceable, file_sha256, read_consistently
 from semmatch.errors import ConfigError, DataValidationError, IndexCorruptError, IndexMismatchError, UnknownIdError
+from semmatch.index.kinds import SEARCH_PARAMS, IndexKind, check_layout, index_kind
 from semmatch.index.search import FaissSearch
 
 FORMAT_VERSION = 1
@@ -40,10 +42,7 @@ INDEX_FOLDER = FolderFormat(  # index.json names the folder's files; older folde
     legacy_checked=frozenset({IDS_FILE}),
     legacy_files=frozenset({INDEX_FILE, META_FILE, IDS_FILE, "sentences.npy", "sentences.parquet", "records.parquet",
                             "matcher.json"}))
-EXACT_SUBSET_MAX = {"hnsw": 20_000, "ivf": 2_000}  # an ANN index scans a filter of at most this many ids exactly
 FLAT_MASK_MIN_SHARE = 0.05  # a filter keeping more than this share of a flat index: over-fetch and verify
-STORAGES = ("float32", "fp16", "sq8", "pq")
-PQ_BYTES = 48
 
 
 class VectorIndex(FaissSearch):
@@ -64,14 +63,7 @@ class VectorIndex(FaissSearch):
         ivf_nprobe: int | None = None,
         auto_exact_max: int = 200_000,
     ):
-        if kind not in ("flat", "hnsw", "ivf", "auto"):
-            raise ConfigError(f"index kind must be flat, hnsw, ivf or auto, not {kind!r}")
-        if storage not in STORAGES:
-            raise ConfigError(f"index storage must be one of {', '.join(STORAGES)}, not {storage!r}")
-        if storage == "pq" and kind in ("flat", "hnsw"):
-            raise ConfigError("pq storage needs index kind ivf (or auto): use fp16 or sq8 with flat and hnsw")
-        if storage == "pq" and dimension % PQ_BYTES:
-            raise ConfigError(f"pq storage needs a dimension divisible by {PQ_BYTES}, not {dimension}")
+        check_layout(index_kind(kind), storage, dimension)
         self.dimension = int(dimension)
         self.kind = kind
         self.storage = storage
@@ -100,48 +92,35 @@ class VectorIndex(FaissSearch):
         """External ids in insertion order of their current vectors."""
         return [self._faiss_to_id[f] for f in sorted(self._faiss_to_id)]
 
+    @property
+    def spec(self) -> IndexKind:
+        """How this index's kind is built and searched (see `semmatch.index.kinds`)."""
+        return index_kind(self.kind)
+
     def _new_faiss_index(self, train_vectors: np.ndarray) -> Any:
-        d, n = self.dimension, train_vectors.shape[0]
-        if self.kind == "auto":
-            self.kind = "flat" if n <= self.params["auto_exact_max"] else "ivf"
-        if self.storage == "pq" and self.kind == "flat":
-            raise ConfigError(f"pq storage needs an ivf index; {n} records are exact-searched (auto_exact_max "
-                              f"{self.params['auto_exact_max']}): use fp16 or sq8")
-        quantizer_type = {"fp16": faiss.ScalarQuantizer.QT_fp16, "sq8": faiss.ScalarQuantizer.QT_8bit}.get(
-            self.storage)
-        if self.kind == "flat":
-            codes = faiss.IndexFlatIP(d) if quantizer_type is None else faiss.IndexScalarQuantizer(
-                d, quantizer_type, faiss.METRIC_INNER_PRODUCT)
-            index = faiss.IndexIDMap2(codes)
-            index.train(train_vectors)
-            return index
-        if self.kind == "hnsw":
-            m = self.params["hnsw_m"]
-            hnsw = faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT) if quantizer_type is None else \
-                faiss.IndexHNSWSQ(d, quantizer_type, m, faiss.METRIC_INNER_PRODUCT)
-            hnsw.hnsw.efConstruction = self.params["hnsw_ef_construction"]
-            index = faiss.IndexIDMap2(hnsw)
-            index.train(train_vectors)
-            return index
-        nlist = self.params["ivf_nlist"] or max(1, int(2 * math.sqrt(max(n, 1))))
-        if n < nlist:
-            raise ConfigError(f"an ivf index with {nlist} lists needs at least {nlist} vectors to train, got {n}; "
-                              "use index kind 'flat' (or 'auto') for small sets")
-        self.params["ivf_nlist"] = nlist
-        self.params["ivf_nprobe"] = self.params["ivf_nprobe"] or max(16, nlist // 16)  # 1M offers: 2000 lists, 125
-        quantizer = faiss.IndexFlatIP(d)
-        if self.storage == "pq":
-            ivf = faiss.IndexIVFPQ(quantizer, d, nlist, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
-        elif quantizer_type is not None:
-            ivf = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, quantizer_type, faiss.METRIC_INNER_PRODUCT)
-        else:
-            ivf = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = train_vectors
-        if n > 64 * nlist:  # k-means on a reproducible sample: 64 points a list trains well and fast
-            sample = train_vectors[np.random.default_rng(0).choice(n, 64 * nlist, replace=False)]
-        ivf.train(sample)
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by id, also after removals
-        return ivf
+        spec = self.spec.resolve(train_vectors.shape[0], self.storage, self.params)  # auto decides here
+        index = spec.build(self.dimension, self.storage, self.params, train_vectors)
+        spec.apply_search_params(index, self.params)
+        self.kind = spec.name
+        return index
+
+    def set_search_params(self, *, hnsw_ef_search: int | None = None, ivf_nprobe: int | None = None) -> None:
+        """Change the search-time settings of a built or loaded index: applied to the live FAISS index and kept in
+        `params`, so a save keeps them. A setting the index's kind does not use (ivf_nprobe on a flat or hnsw index,
+        hnsw_ef_search on anything but hnsw) or a value that is not a positive integer raises ConfigError, and then
+        nothing changes. None leaves a setting as it is."""
+        given = {name: value for name, value in zip(SEARCH_PARAMS, (hnsw_ef_search, ivf_nprobe)) if value is not None}
+        spec = self.spec
+        for name, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+            if name not in spec.search_params:
+                takes = ", ".join(spec.search_params) or "no search-time setting"
+                raise ConfigError(f"{name} does not apply to a {self.kind} index (it takes {takes}); rebuild the "
+                                  "index with another index_kind to use it")
+        self.params.update({name: int(value) for name, value in given.items()})
+        if self._index is not None:
+            spec.apply_search_params(self._index, self.params)
 
     def _check_vectors(self, vectors: np.ndarray, n: int) -> np.ndarray:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -181,7 +160,7 @@ class VectorIndex(FaissSearch):
         fids = [self._id_to_faiss.pop(i) for i in ids]
         for fid in fids:
             del self._faiss_to_id[fid]
-        if self.kind == "hnsw":
+        if self.spec.tombstones:
             self._tombstones.update(fids)
         elif fids:
             self._index.remove_ids(np.asarray(fids, dtype=np.int64))
@@ -214,7 +193,7 @@ class VectorIndex(FaissSearch):
     def _overwrite_in_place(self, ids: list[str], vectors: np.ndarray) -> bool:
         """Replace stored float32 vectors of a flat index where they lie, keeping their FAISS ids: O(changed)
         instead of FAISS's O(n) removal. Returns False where that is not possible (the caller removes and adds)."""
-        if self.kind != "flat" or self.storage != "float32" or self._index is None:
+        if not self.spec.exhaustive or self.storage != "float32" or self._index is None:
             return False
         labels = faiss.vector_to_array(self._index.id_map)  # increasing: ids are only ever appended
         fids = self.faiss_ids(ids)
@@ -227,8 +206,9 @@ class VectorIndex(FaissSearch):
         return True
 
     def compact(self) -> None:
-        """Rebuild an HNSW index without its tombstones, so removed vectors are gone from the file too."""
-        if self.kind != "hnsw" or not self._tombstones:
+        """Rebuild an index whose kind keeps tombstones (hnsw) without them, so removed vectors are gone from the
+        file too."""
+        if not self.spec.tombstones or not self._tombstones:
             return
         ids = self.ids
         vectors = self.vectors(ids)
@@ -287,9 +267,10 @@ class VectorIndex(FaissSearch):
         count = int(allowed.sum())
         if count == 0:
             return [[] for _ in range(queries.shape[0])]
-        if count <= EXACT_SUBSET_MAX.get(self.kind, 0):
+        spec = self.spec
+        if count <= spec.exact_subset_max:
             return self._exact_subset_search(queries, k, np.flatnonzero(allowed))
-        if self.kind == "flat" and count > FLAT_MASK_MIN_SHARE * len(self):
+        if spec.exhaustive and count > FLAT_MASK_MIN_SHARE * len(self):
             return self._overfetch_search(queries, k, allowed, count)
         return self._faiss_search(queries, k, allowed, count)
 
@@ -369,6 +350,7 @@ class VectorIndex(FaissSearch):
                                     "`semmatch index`") from exc
         if (directory / INDEX_FILE).is_file():
             index._index = faiss.read_index(str(directory / INDEX_FILE))
+            index.spec.apply_search_params(index._index, index.params)  # folders saved before the live setting
         ids = pl.read_parquet(directory / IDS_FILE)
         index._faiss_to_id = dict(zip(ids["faiss_id"].to_list(), ids["id"].to_list()))
         index._id_to_faiss = {v: k for k, v in index._faiss_to_id.items()}

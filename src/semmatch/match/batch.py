@@ -162,7 +162,7 @@ def match_batch(matcher: MatcherLike, records: pl.DataFrame | str | Path, k: int
     pool = max(k, matcher.config.candidate_pool)
     rankings = matcher.rank(frame[TEXT].to_list(), pool, query_ids=frame[ID].to_list(), criteria=criteria,
                             load=load)
-    pools = [Candidates(r.query_id, [str(matcher.fields_.ids[p]) for p in r.positions], r.scores) for r in rankings]
+    pools = [Candidates(r.query_id, r.ids, r.scores) for r in rankings]
     chosen = spread(pools, k, penalty, exposure)
     assigned: dict[str, str] = {}
     if assign_offers and matcher.kind == "offers":
@@ -174,13 +174,14 @@ def match_batch(matcher: MatcherLike, records: pl.DataFrame | str | Path, k: int
     for ranking, candidates, picks in zip(rankings, pools, chosen):
         lead = candidates.ids.index(assigned[ranking.query_id]) if ranking.query_id in assigned else None
         keep = np.asarray(reorder(picks, lead)[:k], dtype=np.int64)
-        spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria, ranking.positions[keep],
+        spread_rankings.append(Ranking(ranking.query_id, ranking.text, ranking.criteria,
+                                       [ranking.ids[i] for i in keep.tolist()],
                                        {n: c[keep] for n, c in ranking.components.items()},
-                                       ranking.scores[keep], ranking.checked.take(keep)))
+                                       ranking.scores[keep], ranking.checked.take(keep), ranking.vector))
     result = matcher.present(spread_rankings, explain=explain)
     pairs = set(assigned.items())
     result = result.with_columns(pl.Series("assigned", [(q, i) in pairs for q, i in
                                                         zip(result["query_id"], result[ID])], dtype=pl.Boolean))
-    report = exposure_report(result, eligible_offers=len(matcher.fields_))
+    report = exposure_report(result, eligible_offers=len(matcher))
     report["assigned"] = len(assigned)
     return result, report

@@ -102,13 +102,13 @@ def condition_partners(matcher: MatcherLike, k: int = 3, min_similarity: float =
         criteria = Criteria(profile).with_modes(ignore=("offer_type", "capacity"))
         others = [str(i) for i in table.ids if i != offer_id]
         ranked = matcher.rank(clause, k=max(k * 4, 10), criteria=criteria, allowed_ids=others)[0]
-        texts = [matcher.texts_[int(p)] for p in ranked.positions]
+        texts = [matcher.text_of(partner_id) for partner_id in ranked.ids]
         evidence = sentence_evidence(clause, texts, matcher._embedder())
         found = []
-        for p, pairs in zip(ranked.positions, evidence):
+        for partner_id, pairs in zip(ranked.ids, evidence):
             best = pairs[0]
             if best.similarity >= min_similarity:
-                found.append(ConditionMatch(str(offer_id), condition, str(table.ids[p]), best.match, best.similarity))
+                found.append(ConditionMatch(str(offer_id), condition, partner_id, best.match, best.similarity))
         rows += sorted(found, key=lambda m: -m.similarity)[:k]
     return pl.DataFrame([m.__dict__ for m in rows], schema={
         "offer_id": pl.String, "condition": pl.String, "partner_id": pl.String, "partner_sentence": pl.String,

@@ -29,7 +29,8 @@ import numpy as np
 from semmatch.config import CRITERIA, check_criteria_names
 from semmatch.errors import ConfigError
 from semmatch.match.skills import skill_coverage
-from semmatch.records.fields import FieldError, FieldTable, Profile, parse_profile
+from semmatch.records.field_table import FieldTable
+from semmatch.records.fields import FieldError, Profile, parse_profile
 from semmatch.records.geo import distances_km, lookup_town
 from semmatch.records.pii import quote_value
 
@@ -116,7 +117,7 @@ def check(criteria: Criteria, table: FieldTable, *, query_kind: str, texts: list
     passes["status"] = table.active.copy()
 
     both_remote = table.remote_ok & bool(q.remote_ok)
-    if q.has_location:
+    if q.lat is not None and q.lon is not None:  # q.has_location
         codes, point_lat, point_lon = table.point_codes()
         distance = distances_km(q.lat, q.lon, point_lat, point_lon)[codes]  # once per distinct place
         limit = np.minimum(table.radius_km, q.radius_km if q.radius_km is not None else np.inf)

@@ -7,7 +7,9 @@ cosine are reported, best first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +106,7 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
     import datetime as dt
 
     start, end = overlap
-    time = None
+    time: dict[str, object] | None = None
     if start > end:
         time = {"overlap": False, "from": None, "until": None, "days": 0}
     elif np.isfinite(start) or np.isfinite(end):
@@ -136,7 +138,7 @@ def build_explanation(*, components: dict[str, float], weights: dict[str, float]
     }
 
 
-def short_reason(explanation: dict[str, object], width: int = 60) -> str:
+def short_reason(explanation: Mapping[str, Any], width: int = 60) -> str:
     """One line for tables: distance or remote, skills found/total, and the best sentence of the match."""
     parts = []
     if explanation.get("remote"):

@@ -1,8 +1,10 @@
-"""Lexical scorers (TF-IDF, BM25) behind the hybrid mode's lexical signal."""
+"""Lexical scorers (TF-IDF, BM25) behind the hybrid mode's lexical signal, in a registry by name: a plug-in scorer
+registered with `register_lexical` is accepted as `MatchConfig(lexical=...)` and `--lexical` like the built-in ones."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -14,7 +16,7 @@ from semmatch.errors import ConfigError
 class LexicalScorer(ABC):
     """Base class of lexical backends: fit on the indexed texts, score a query against all of them in [0, 1]."""
 
-    name = "base"
+    name: ClassVar[str] = "base"
 
     @abstractmethod
     def fit(self, texts: list[str]) -> LexicalScorer:
@@ -149,9 +151,25 @@ class Bm25LexicalScorer(LexicalScorer):
         return Bm25LexicalScorer(self.k1, self.b).fit(texts).scores(query) if texts else np.zeros(0)
 
 
+LEXICAL_SCORERS: dict[str, type[LexicalScorer]] = {}
+
+
+def register_lexical(name: str, scorer: type[LexicalScorer]) -> None:
+    """Register a lexical scorer class (constructed without arguments) under a name; the name then counts as a valid
+    `lexical` setting (config validation, the CLI's `--lexical` choices) wherever the built-in names do."""
+    if not (isinstance(scorer, type) and issubclass(scorer, LexicalScorer)):
+        raise ConfigError(f"a lexical scorer must be a LexicalScorer subclass, not {scorer!r}")
+    LEXICAL_KINDS.add(name)
+    LEXICAL_SCORERS[name] = scorer
+
+
 def make_lexical(name: str) -> LexicalScorer:
-    if name == "tfidf":
-        return TfidfLexicalScorer()
-    if name == "bm25":
-        return Bm25LexicalScorer()
-    raise ConfigError(f"lexical must be one of {', '.join(LEXICAL_KINDS)}, not {name!r}")
+    """A new, unfitted scorer of a registered kind; an unknown name raises ConfigError naming the valid ones."""
+    scorer = LEXICAL_SCORERS.get(LEXICAL_KINDS.check(name))
+    if scorer is None:  # a name added to the vocabulary without a class: register_lexical adds both
+        raise ConfigError(f"lexical {name!r} is accepted but no scorer is registered for it (use register_lexical)")
+    return scorer()
+
+
+for _builtin in (TfidfLexicalScorer, Bm25LexicalScorer):
+    register_lexical(_builtin.name, _builtin)

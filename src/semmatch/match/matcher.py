@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,14 +17,16 @@ from semmatch.index.sentences import SentenceTable
 from semmatch.index.vector import VectorIndex
 from semmatch.match.batch import match_batch
 from semmatch.match.calibration import packaged_calibration
-from semmatch.match.criteria import Criteria, CriteriaCheck, check
+from semmatch.match.criteria import Criteria, check
 from semmatch.match.lexical import LexicalScorer, make_lexical
 from semmatch.match.matcher_io import MATCHER_FILE, RECORDS_FILE, load_matcher, save_matcher  # noqa: F401
 from semmatch.match.protocols import Ranking
+from semmatch.match.ranking import rank_one
 from semmatch.match.results import present_rankings
-from semmatch.match.scoring import Calibration, fuse, proximity
-from semmatch.match.skills import skill_coverage
-from semmatch.records.fields import FieldTable, record_profiles
+from semmatch.match.scoring import Calibration
+from semmatch.match.updates import apply_rows
+from semmatch.records.field_table import FieldTable
+from semmatch.records.fields import record_profiles
 from semmatch.records.io import read_table
 from semmatch.records.pii import mask_text
 from semmatch.records.schema import (
@@ -39,6 +42,7 @@ from semmatch.records.schema import (
 )
 
 OTHER_KIND = {"offers": "needs", "needs": "offers"}
+SEARCH_PARAMS = ("hnsw_ef_search", "ivf_nprobe")  # FAISS parameters a built index takes at search time
 
 RANK_CHUNK = 256
 
@@ -92,24 +96,100 @@ class Matcher:
             self.lexical_ = make_lexical(self.config.lexical).fit(self.texts_)
         return self.lexical_
 
-    def with_ranking(self, **changes) -> Matcher:
-        """Change ranking settings (mode, lexical, weights, candidate_pool, calibration, ignore_criteria) in place;
-        settings that decide the embeddings (model, prompts, index) cannot change without a rebuild."""
+    def with_ranking(self, **changes: Any) -> Matcher:
+        """Change ranking settings (mode, lexical, weights, candidate_pool, calibration, ignore_criteria) and the
+        search-time parameters (hnsw_ef_search, ivf_nprobe: see `set_search_params`) in place; settings that decide
+        the embeddings (model, prompts, index) cannot change without a rebuild."""
         frozen = {"model", "query_prompt", "corpus_prompt", "index_kind", "index_storage", "auto_exact_max", "hnsw_m",
                   "hnsw_ef_construction", "ivf_nlist"}
         refused = sorted(k for k, v in changes.items() if k in frozen and v is not None)
         if refused:
             raise ConfigError(f"{', '.join(refused)} decide the index; rebuild it to change them")
+        search = {name: changes.pop(name, None) for name in SEARCH_PARAMS}
         config = self.config.with_options(**changes)
+        self.set_search_params(**search)
         if config.lexical != self.config.lexical and hasattr(self, "lexical_"):
             self.lexical_ = None
-        self.config = config
+        self.config = config.with_options(**{name: getattr(self.config, name) for name in SEARCH_PARAMS})
         return self
 
     @property
     def query_kind(self) -> str:
         """The kind of record that is matched against this index (needs for an offer index)."""
         return OTHER_KIND[self.kind]
+
+    # ---------------------------------------------------------- public state (fitted matchers)
+    @property
+    def is_fitted(self) -> bool:
+        """True after `fit` or `load`."""
+        return hasattr(self, "index_")
+
+    @property
+    def ids(self) -> list[str]:
+        """The indexed record ids, in table order."""
+        self._check_fitted()
+        return self.fields_.ids.tolist()
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """The indexed records (validated and masked, no contact fields), in table order."""
+        self._check_fitted()
+        return self.records_
+
+    @property
+    def model_id(self) -> str:
+        """The id of the model the index was built with."""
+        self._check_fitted()
+        return self.index_.model_id
+
+    @property
+    def index_kind(self) -> str:
+        """The kind of the built FAISS index (flat, hnsw or ivf; "auto" resolved)."""
+        self._check_fitted()
+        return self.index_.kind
+
+    @property
+    def sentence_count(self) -> int:
+        """How many sentences of the indexed records are stored (with their vectors) for explanations."""
+        self._check_fitted()
+        return self._sentence_table().sentence_count
+
+    def __len__(self) -> int:
+        self._check_fitted()
+        return len(self.fields_)
+
+    def __bool__(self) -> bool:  # a matcher is truthy even when empty or unfitted: ask is_fitted or len()
+        return True
+
+    def __contains__(self, record_id: object) -> bool:
+        self._check_fitted()
+        return isinstance(record_id, str) and record_id in self.position_
+
+    def text_of(self, record_id: str) -> str:
+        """An indexed record's text, as indexed (personal data masked)."""
+        self._check_fitted()
+        if record_id not in self.position_:
+            raise UnknownIdError(f"not in this index: {record_id!r}")
+        return self.texts_[self.position_[record_id]]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored embeddings of indexed records, one row per id in the order given; unknown ids raise."""
+        self._check_fitted()
+        return self.index_.vectors(list(ids))
+
+    def resolved_embedder(self) -> Embedder:
+        """The embedder, made from the config on first use when none was given."""
+        return self._embedder()
+
+    def set_search_params(self, *, hnsw_ef_search: int | None = None, ivf_nprobe: int | None = None) -> Matcher:
+        """Change the search-time FAISS parameters; a fitted matcher's live index uses them at once."""
+        changes = {k: v for k, v in (("hnsw_ef_search", hnsw_ef_search), ("ivf_nprobe", ivf_nprobe)) if v is not None}
+        if changes:
+            config = self.config.with_options(**changes)  # validates the values
+            if self.is_fitted:
+                self.index_.set_search_params(**changes)
+            self.config = config
+        return self
 
     # ---------------------------------------------------------------- fit
     def fit(self, records: pl.DataFrame | str | Path, mapping: ColumnMapping | None = None, *,
@@ -168,42 +248,8 @@ class Matcher:
             self._embedder().trace(self.kind, changed_ids, changed_texts)
             self.index_.upsert(changed_ids, self._embedder().embed(changed_texts, role="corpus"))
             self._sentence_table().add(changed_ids, changed_texts, self._embedder())
-        self._apply_rows(frame, fields, changed)
+        apply_rows(self, frame, fields, changed)
         return [ids[r] for r in changed]
-
-    def _apply_rows(self, frame: pl.DataFrame, fields: FieldTable, text_changed: list[int]) -> None:
-        """Edited records keep their position, new ones are appended, in O(changed rows) for a few edits, so one
-        edit stays fast at 100k records."""
-        n, ids = self.records_.height, frame[ID].to_list()
-        edited = [row for row, i in enumerate(ids) if i in self.position_]
-        added = [row for row, i in enumerate(ids) if i not in self.position_]
-        edit_positions = np.asarray([self.position_[ids[r]] for r in edited], dtype=np.int64)
-        if len(edited) <= 16:  # a few edits: zero-copy slices around each edited row, no gather of the table
-            records = self.records_
-            for row, position in sorted(zip(edited, edit_positions.tolist()), key=lambda e: e[1]):
-                records = pl.concat([records.slice(0, position), frame[row], records.slice(position + 1)],
-                                    how="diagonal_relaxed", rechunk=False)
-            if added:
-                records = pl.concat([records, frame[added]], how="diagonal_relaxed", rechunk=False)
-            self.records_ = records.rechunk() if records.n_chunks("all")[0] > 64 else records
-        else:
-            order = np.arange(n + len(added), dtype=np.int64)
-            order[edit_positions] = n + np.asarray(edited, dtype=np.int64)
-            order[n:] = n + np.asarray(added, dtype=np.int64)
-            self.records_ = pl.concat([self.records_, frame], how="diagonal_relaxed")[order]
-        self.fields_.set_rows(edit_positions, fields.take(np.asarray(edited, dtype=np.int64)))
-        if added:
-            self.fields_ = self.fields_.extend(fields.take(np.asarray(added, dtype=np.int64)))
-        for row in edited:
-            self.texts_[self.position_[ids[row]]] = frame[TEXT][row]
-        for offset, row in enumerate(added):
-            self.position_[ids[row]] = n + offset
-            self.texts_.append(frame[TEXT][row])
-        positions = np.asarray([self.position_[ids[r]] for r in text_changed], dtype=np.int64)
-        self.faiss_ids_ = np.concatenate([self.faiss_ids_, np.zeros(len(added), dtype=np.int64)])
-        self.faiss_ids_[positions] = self.index_.faiss_ids([ids[r] for r in text_changed])
-        if self.lexical_ is not None and positions.size:
-            self.lexical_ = self.lexical_.update(positions, [self.texts_[p] for p in positions], self.texts_)
 
     def remove(self, ids: Iterable[str]) -> None:
         """Remove records from the index and the record table; unknown ids raise and nothing is removed."""
@@ -280,59 +326,9 @@ class Matcher:
             if unfiltered:  # one batched FAISS call for the queries without a selective criterion
                 found = self.index_.search(vectors[[chunk[j] for j in unfiltered]], min(pool, len(self.fields_)))
                 dense_hits = dict(zip(unfiltered, found))
-            rankings += [self._rank_one(str(query_ids[i]), texts[i], vectors[i], criteria[i], checks[j], allowed[j],
-                                        k, dense_hits.get(j), full_pool) for j, i in enumerate(chunk)]
+            rankings += [rank_one(self, str(query_ids[i]), texts[i], vectors[i], criteria[i], checks[j], allowed[j],
+                                  k, dense_hits.get(j), full_pool) for j, i in enumerate(chunk)]
         return rankings
-
-    def _rank_one(self, query_id: str, text: str, vector: np.ndarray, criteria: Criteria, checked: CriteriaCheck,
-                  allowed: np.ndarray, k: int, found: list[tuple[str, float]] | None,
-                  full_pool: bool = False) -> Ranking:
-        cfg = self.config
-        positions = np.flatnonzero(allowed)
-        pool = max(k, cfg.candidate_pool)
-        weights = cfg.weights
-        if found is None and positions.size:
-            found = self.index_.search(vector[None, :], min(pool, positions.size),
-                                       allowed_faiss_ids=self.faiss_ids_[positions])[0]
-        found = found or []
-        dense = {self.position_[record_id]: score for record_id, score in found}
-        lexical_all = None
-        use_lexical = cfg.mode == "hybrid" and weights.lexical > 0 and positions.size
-        if use_lexical and len(self.fields_) <= cfg.lexical_retrieval_max:  # lexical candidates join the pool
-            lexical_all = self._lexical().scores(text)
-            masked = np.where(allowed, lexical_all, -np.inf)
-            top = np.argpartition(-masked, min(pool, masked.size - 1))[:pool]
-            missing = [int(p) for p in top if np.isfinite(masked[p]) and int(p) not in dense]
-            if missing:
-                extra = self.index_.vectors([self.fields_.ids[p] for p in missing]) @ vector
-                dense.update(zip(missing, extra.tolist()))
-        candidates = np.asarray(sorted(dense), dtype=np.int64)
-        if lexical_all is not None:
-            lexical = lexical_all[candidates]
-        elif use_lexical:  # above lexical_retrieval_max: the lexical signal rescores the dense candidates only
-            lexical = self._lexical().scores_at(text, candidates)
-        else:
-            lexical = np.full(candidates.size, np.nan)
-        components = {
-            "dense": np.asarray([dense[p] for p in candidates], dtype=np.float64),
-            "lexical": lexical,
-            "skills": self._skill_coverage(criteria, text, candidates),
-            "proximity": proximity(checked.distance_km[candidates], checked.both_remote[candidates],
-                                   criteria.profile.has_location, cfg.proximity_scale_km),
-        }
-        fused = fuse(components, weights)
-        order = np.lexsort((candidates, -fused))
-        order = order if full_pool else order[:k]
-        return Ranking(query_id, text, criteria, candidates[order], {n: c[order] for n, c in components.items()},
-                       fused[order], checked.take(candidates[order]), vector)
-
-    def _skill_coverage(self, criteria: Criteria, query_text: str, positions: np.ndarray) -> np.ndarray:
-        table, texts = self.fields_, self.texts_
-        if self.query_kind == "needs":
-            return np.asarray([skill_coverage(criteria.profile.skills, table.skills[p], texts[int(p)])
-                               for p in positions], dtype=np.float64)
-        return np.asarray([skill_coverage(table.skills[p], criteria.profile.skills, query_text) for p in positions],
-                          dtype=np.float64)
 
     def present(self, rankings: Sequence[Ranking], *, explain: bool = True) -> pl.DataFrame:
         """Turn rankings into the result frame, with match % and (optionally) an explanation per row."""

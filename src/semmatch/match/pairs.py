@@ -28,7 +28,7 @@ def complementary_pairs(matcher: MatcherLike, text: str, criteria: Criteria | No
     """
     criteria = criteria or Criteria()
     ranking = matcher.rank(text, k=pool, criteria=criteria)[0]
-    positions = [int(p) for p in ranking.positions]
+    positions = [matcher.position_[record_id] for record_id in ranking.ids]
     texts = [matcher.texts_[p] for p in positions]
     evidence = sentence_evidence(text, texts, matcher._embedder())
     sentences = split_sentences(text)
@@ -50,7 +50,7 @@ def complementary_pairs(matcher: MatcherLike, text: str, criteria: Criteria | No
             if gain < min_gain and not completes:
                 continue
             rows.append({
-                "offer_a": str(matcher.fields_.ids[positions[a]]), "offer_b": str(matcher.fields_.ids[positions[b]]),
+                "offer_a": ranking.ids[a], "offer_b": ranking.ids[b],
                 "coverage": round(pair_coverage, 4), "gain": round(gain, 4), "skills_completed": completes,
                 "condition_met": _condition_met(matcher, positions[a], positions[b]),
             })

@@ -31,8 +31,8 @@ def present_rankings(matcher: MatcherLike, rankings: Sequence[Ranking], *, expla
     calibration = matcher.calibration()
     rows: dict[str, list] = {name: [] for name in RESULT_COLUMNS}
     for ranking in rankings:
-        positions = ranking.positions
-        ids = [str(matcher.fields_.ids[p]) for p in positions]
+        ids = ranking.ids
+        positions = [matcher.position_[record_id] for record_id in ids]
         pct = calibration.percent(ranking.scores) if calibration else [None] * len(ids)
         evidence, keys = [None] * len(ids), [None] * len(ids)
         if explain:
@@ -55,8 +55,8 @@ def present_rankings(matcher: MatcherLike, rankings: Sequence[Ranking], *, expla
                            ensure_ascii=False)
                 if explain else None)
     result = pl.DataFrame(rows, schema=RESULT_SCHEMA)
-    shown = np.unique(np.concatenate([r.positions for r in rankings])) if rankings else np.zeros(0, np.int64)
-    records = matcher.records_[shown.tolist()]  # the shown records only: no join over the whole table
+    shown = sorted({matcher.position_[record_id] for ranking in rankings for record_id in ranking.ids})
+    records = matcher.records_[shown]  # the shown records only: no join over the whole table
     return result.join(records, on=ID, how="left", maintain_order="left")
 
 def explain_row(matcher: MatcherLike, ranking: Ranking, at: int, position: int, pct: float | None,

@@ -37,10 +37,12 @@ def skill_found(skill: str, offer_skills: Iterable[str], offer_text: str) -> boo
     return len(wanted_joined) >= 6 and wanted_joined in text_joined
 
 
-def split_skills(need_skills: Iterable[str], offer_skills: Iterable[str], offer_text: str) -> tuple[list, list]:
+def split_skills(need_skills: Iterable[str], offer_skills: Iterable[str],
+                 offer_text: str) -> tuple[list[str], list[str]]:
     """(found, missing) must-have skills of a need in an offer."""
     offer_skills = list(offer_skills)
-    found, missing = [], []
+    found: list[str] = []
+    missing: list[str] = []
     for skill in need_skills:
         (found if skill_found(skill, offer_skills, offer_text) else missing).append(skill)
     return found, missing

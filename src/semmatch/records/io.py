@@ -169,7 +169,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def write_output(path: str | Path, write: Callable[[Path], None], *, inputs: Iterable[str | Path | None] = (),
+def write_output(path: str | Path, write: Callable[[Path], object], *, inputs: Iterable[str | Path | None] = (),
                  overwrite: bool = False) -> Path:
     """Write one output file safely: `check_output_file`, then `write(temporary file)` next to it, then the temporary
     file takes the path's place in one step. Without overwrite the last step only creates (a hard link, which fails if

@@ -66,10 +66,10 @@ def _column(name: str, values: list[Any], file: str) -> pl.Series:
         if kind == "scalar":
             return pl.Series(name, [None if v is None else _plain_text(v) for v in values], dtype=pl.String)
     shape = _shape(first)
-    row = next((row for row, value in present if _shape(value) != shape), None)
-    where = "" if row is None else f" (row {first_row} and here)"
+    other_row = next((row for row, value in present if _shape(value) != shape), None)
+    where = "" if other_row is None else f" (row {first_row} and here)"
     raise DataValidationError(f"holds objects of different shapes{where}; flatten them into columns", file=file,
-                              row=row, column=name)
+                              row=other_row, column=name)
 
 
 def frame_from_records(records: Sequence[Any], file: str = "<data>") -> pl.DataFrame:

@@ -64,6 +64,7 @@ def mask_frame_rows(frame: pl.DataFrame, skip: Iterable[str] = ()) -> tuple[pl.D
         changed = False
         for row, value in enumerate(values):
             pieces: set[tuple[str, str]] = set()
+            new: str | list[str | None] | None
             if isinstance(value, list):  # a list field (skills from JSON): each element
                 new = [_mask_value(v, pieces, memo) for v in value]
                 is_new = any(a is not b for a, b in zip(new, value))

@@ -216,8 +216,9 @@ def _check(frame: pl.DataFrame, kind: str, mapping: ColumnMapping, file: str, li
     nul: dict[int, str] = {}  # row -> first column whose value holds a NUL byte (breaks PostgreSQL and most tools)
     for column, dtype in frame.schema.items():
         if dtype == pl.String:
-            for row in np.flatnonzero(frame[column].str.contains("\x00", literal=True).fill_null(False).to_numpy()):
-                nul.setdefault(int(row) + 1, column)
+            has_nul = frame[column].str.contains("\x00", literal=True).fill_null(False).to_numpy()
+            for position in np.flatnonzero(has_nul):
+                nul.setdefault(int(position) + 1, column)
     fields = iter_profiles(frame, kind, file, only=keep)
     seen: dict[str, int] = {}
     texts: list[str] = []
@@ -231,7 +232,7 @@ def _check(frame: pl.DataFrame, kind: str, mapping: ColumnMapping, file: str, li
         elif key in seen:
             errors.append(DataValidationError(f"duplicate id {quote_value(key, numbers=True)} (first seen in row "
                                               f"{seen[key]})", file=file, row=row, column=id_column))
-        else:
+        elif key is not None:  # always here: a missing id is an id problem
             seen[key] = row
         text = embed_text(list(text_parts))
         problem = text_problem(text)

@@ -38,6 +38,7 @@ from semmatch.store.tables import (  # noqa: F401  (re-exported: callers import 
     contacts,
     decisions,
     erasures,
+    inserted_id,
     matches,
     metadata,
     utcnow,
@@ -258,7 +259,7 @@ class Store(RecordImport):
         if missing:
             raise StoreError(f"match frame lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}")
         at = _utc(at, "at")
-        rows = []
+        rows: list[dict[str, Any]] = []
         for row in frame.iter_rows(named=True):
             explanation = row.get("explanation")
             rows.append({"need_id": str(row["query_id"]), "offer_id": str(row["id"]), "rank": int(row["rank"]),
@@ -313,9 +314,9 @@ class Store(RecordImport):
                 if recent >= cap:
                     raise ContactCapError(f"offer {offer_id!r} was already contacted {recent} times in the 7 days "
                                           f"before {at:%Y-%m-%d %H:%M} UTC (cap {cap} per week)")
-            return int(conn.execute(decisions.insert().values(
+            return inserted_id(conn.execute(decisions.insert().values(
                 need_id=need_id, offer_id=offer_id, action=action, reason=reason, outcome_rating=rating, note=note,
-                decided_by=decided_by, decided_at=at)).inserted_primary_key[0])
+                decided_by=decided_by, decided_at=at)))
 
     def decisions(self, *, need_id: str | None = None, offer_id: str | None = None) -> pl.DataFrame:
         """The decision log (optionally of one need and/or offer) in the order it was written."""

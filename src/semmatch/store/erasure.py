@@ -21,7 +21,7 @@ from semmatch.embed.cache import EmbeddingCache
 from semmatch.errors import StoreError
 from semmatch.records.text import split_sentences
 from semmatch.store.database import Store
-from semmatch.store.tables import TABLES, contacts, decisions, erasures, matches, utcnow
+from semmatch.store.tables import TABLES, contacts, decisions, erasures, inserted_id, matches, utcnow
 
 ERASED_TEXT = "[gelöscht auf Antrag]"
 CACHE_FILE = "embeddings.sqlite"
@@ -47,8 +47,8 @@ def erase_in_store(store: Store, kind: str, record_id: str) -> tuple[str, int, i
                                                                                            reason=None)).rowcount
         touched += conn.execute(table.update().where(table.c.id == record_id).values(
             text=ERASED_TEXT, title=None, description=None, fields="{}", status="archived")).rowcount
-        sequence = int(conn.execute(erasures.insert().values(kind=kind, record_id=record_id, erased_at=utcnow())
-                                    ).inserted_primary_key[0])
+        sequence = inserted_id(conn.execute(erasures.insert().values(kind=kind, record_id=record_id,
+                                                                     erased_at=utcnow())))
     if store.engine.dialect.name == "sqlite":  # old page images must not survive in the WAL (secure_delete is on)
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

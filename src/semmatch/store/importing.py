@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -65,6 +66,10 @@ def _with_originals(row: dict[str, Any], old: Any, values: dict[str, Any], store
 
 class RecordImport:
     """import_file, import_records and upsert_record for the Store."""
+
+    if TYPE_CHECKING:  # what the mixin uses of the Store
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
+        def get_record(self, kind: str, record_id: str) -> dict[str, Any]: ...
 
     def import_file(self, kind: str, path: str | Path, mapping: ColumnMapping | None = None) -> dict[str, int]:
         """Read (`semmatch.records.io.read_table`), validate and store a file of needs or offers; see

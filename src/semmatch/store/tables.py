@@ -50,13 +50,21 @@ decisions = sa.Table("decisions", metadata, sa.Column("id", sa.Integer, primary_
 erasures = sa.Table("erasures", metadata, sa.Column("sequence", sa.Integer, primary_key=True),
                      sa.Column("kind", sa.String(16)), sa.Column("record_id", sa.String(200)),
                      sa.Column("erased_at", STAMP))
-DECISION_SCHEMA = {"id": pl.Int64, "need_id": pl.String, "offer_id": pl.String, "action": pl.String,
-                   "reason": pl.String, "outcome_rating": pl.Int64, "note": pl.String, "decided_by": pl.String,
-                   "decided_at": pl.Datetime("us", "UTC")}
+DECISION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "id": pl.Int64, "need_id": pl.String, "offer_id": pl.String, "action": pl.String, "reason": pl.String,
+    "outcome_rating": pl.Int64, "note": pl.String, "decided_by": pl.String, "decided_at": pl.Datetime("us", "UTC")}
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The integer primary key of the row a single-row INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:  # SQLAlchemy gives one for every single-row INSERT
+        raise StoreError("the database returned no id for the inserted row")
+    return int(key[0])
 
 
 def _as_text(value: Any) -> str | None:
